@@ -1,0 +1,50 @@
+# Hands Up: `make demo` to try it, `make test` to test it.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.12 2>/dev/null || command -v python3.13 2>/dev/null || command -v python3)
+UV_VERSION := 0.13.8
+UV := .tools/bin/uv
+VENV := .venv
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_PYTHON_DOWNLOADS := never
+PYTEST_ARGS ?=
+
+.PHONY: demo install install-dev browser test lint format check clean
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+# Runtime packages only (no test tools) for the demo; --inexact keeps dev tools if present.
+$(VENV)/.runtime-installed: $(UV) uv.lock pyproject.toml
+	$(UV) sync --frozen --no-dev --inexact --python "$(PYTHON)" --quiet
+	touch $@
+
+$(VENV)/.dev-installed: $(UV) uv.lock pyproject.toml
+	$(UV) sync --frozen --python "$(PYTHON)" --quiet
+	touch $@ $(VENV)/.runtime-installed
+
+install: $(VENV)/.runtime-installed
+install-dev: $(VENV)/.dev-installed
+
+demo: install
+	HANDSUP_DEMO=1 $(VENV)/bin/handsup demo
+
+browser:
+	@scripts/ensure-browser
+
+test: install-dev browser
+	$(VENV)/bin/pytest -n auto $(PYTEST_ARGS)
+
+lint: install-dev
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy handsup
+	HANDSUP_TESTING=1 $(VENV)/bin/handsup makemigrations --check --dry-run
+	$(VENV)/bin/handsup check
+
+format: install-dev
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) .tools var

@@ -1,0 +1,5 @@
+import sys
+
+from handsup.cli import main
+
+sys.exit(main())

@@ -1,0 +1,22 @@
+"""Navigation by role: each person sees links for the roles they hold."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from handsup.groups.permissions import is_platform_admin
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    user = request.user
+    links: list[tuple[str, str]] = []
+    if user.is_authenticated:
+        links.append((_("Your Hands Up"), reverse("me")))
+        if is_platform_admin(user):
+            links.append((_("Platform"), reverse("platform")))
+    return {"nav_links": links, "demo_mode": settings.DEMO_MODE}

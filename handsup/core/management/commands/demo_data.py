@@ -1,0 +1,21 @@
+"""Load the demo movement: groups and one login per persona. Safe to run twice."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from handsup.core.personas import DEMO_PASSWORD, PERSONAS, build_demo_groups, build_personas
+
+
+class Command(BaseCommand):
+    help = "Create the demo groups and personas (idempotent) and print their logins."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        groups = build_demo_groups()
+        build_personas(groups)
+        self.stdout.write(self.style.SUCCESS("Demo logins (password for all: " + DEMO_PASSWORD + ")"))
+        for spec in PERSONAS:
+            mfa = f"  TOTP secret: {spec.totp_secret}" if spec.has_mfa else ""
+            self.stdout.write(f"  {spec.label:<40} {spec.email}{mfa}")

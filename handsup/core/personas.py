@@ -1,0 +1,173 @@
+"""The named people every demo and test uses, one per role in QUALITY.md's matrix.
+
+`make demo` prints their logins; the test fixtures build the same people with unique
+marker strings in their personal data so leaks can be searched for.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+from handsup.accounts.models import User
+from handsup.groups.models import Group, Membership, MovementRole
+
+DEMO_PASSWORD = "hands-up-demo-2026"
+
+
+@dataclass(frozen=True)
+class Persona:
+    key: str
+    label: str
+    full_name: str
+    # (group key, role) pairs; group keys are those of DEMO_GROUPS.
+    memberships: tuple[tuple[str, str], ...] = ()
+    movement_roles: tuple[str, ...] = ()
+    enrol_mfa: bool = True
+    is_staff: bool = False
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def requires_mfa(self) -> bool:
+        return bool(self.movement_roles) or any(role != "member" for _, role in self.memberships)
+
+    @property
+    def has_mfa(self) -> bool:
+        return self.requires_mfa and self.enrol_mfa
+
+    @property
+    def email(self) -> str:
+        return f"{self.key.replace('_', '.')}@demo.handsup.invalid"
+
+    @property
+    def totp_secret(self) -> str:
+        # Deterministic per persona so the README can print it; demo data only.
+        digest = hashlib.sha256(f"handsup-demo-totp:{self.key}".encode()).digest()
+        return base64.b32encode(digest[:20]).decode()
+
+
+@dataclass(frozen=True)
+class DemoGroup:
+    key: str
+    name: str
+    kind: str
+    parent: str | None
+
+
+DEMO_GROUPS: tuple[DemoGroup, ...] = (
+    DemoGroup("national", "Hands Up Movement", "national", None),
+    DemoGroup("north_west", "North West Region", "region", "national"),
+    DemoGroup("wales", "Wales", "region", "national"),
+    DemoGroup("group_a", "Manchester Central Constituency Party", "constituency", "north_west"),
+    DemoGroup("group_b", "Cardiff North Constituency Party", "constituency", "wales"),
+)
+
+M, O, A = Membership.Role.MEMBER, Membership.Role.ORGANISER, Membership.Role.ADMIN
+PERSONAS: tuple[Persona, ...] = (
+    Persona("volunteer", "Volunteer", "Vera Volunteer", memberships=(("group_a", M),)),
+    Persona(
+        "volunteer_no_consent",
+        "Volunteer who has given no consents",
+        "Nia Noconsent",
+        memberships=(("group_a", M),),
+    ),
+    Persona(
+        "volunteer_other",
+        "Volunteer of another group",
+        "Owen Othergroup",
+        memberships=(("group_b", M),),
+    ),
+    Persona("organiser_a", "Organiser of group A", "Olu Organiser", memberships=(("group_a", O),)),
+    Persona("admin_a", "Admin of group A", "Ada Admin", memberships=(("group_a", A),)),
+    Persona(
+        "organiser_b", "Organiser of group B", "Bryn Organiser", memberships=(("group_b", O),)
+    ),
+    Persona(
+        "admin_parent",
+        "Admin of group A's parent",
+        "Paula Parent",
+        memberships=(("north_west", A),),
+    ),
+    Persona("curator", "Story curator", "Cara Curator", movement_roles=("curator",)),
+    Persona("dpo", "Data protection officer", "Dev Protection", movement_roles=("dpo",)),
+    Persona(
+        "platform_admin",
+        "Platform admin",
+        "Pat Platform",
+        movement_roles=("platform_admin",),
+        is_staff=True,
+    ),
+    Persona(
+        "organiser_no_mfa",
+        "Organiser who has not enrolled MFA",
+        "Nadia Nomfa",
+        memberships=(("group_a", O),),
+        enrol_mfa=False,
+    ),
+)
+
+PERSONA_KEYS = tuple(p.key for p in PERSONAS)
+
+
+def persona_marker(token: str, key: str) -> str:
+    return f"{token}{key.replace('_', '')}"
+
+
+def persona(key: str) -> Persona:
+    return next(p for p in PERSONAS if p.key == key)
+
+
+@transaction.atomic
+def build_demo_groups() -> dict[str, Group]:
+    groups: dict[str, Group] = {}
+    for spec in DEMO_GROUPS:
+        group, _ = Group.objects.get_or_create(
+            slug=spec.key.replace("_", "-"),
+            defaults={
+                "name": spec.name,
+                "kind": spec.kind,
+                "parent": groups[spec.parent] if spec.parent else None,
+                "description": f"{spec.name}: part of the demo movement.",
+            },
+        )
+        groups[spec.key] = group
+    return groups
+
+
+@transaction.atomic
+def build_personas(
+    groups: dict[str, Group], *, password: str = DEMO_PASSWORD, marker_token: str = ""
+) -> dict[str, User]:
+    """Create (or reuse) every persona.
+
+    With a `marker_token`, each persona's personal data carries the unique marker
+    `persona_marker(marker_token, key)`, so tests can search responses for leaks.
+    """
+    from allauth.account.models import EmailAddress
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+    from allauth.mfa.totp.internal.auth import TOTP
+
+    users: dict[str, User] = {}
+    for spec in PERSONAS:
+        full_name = spec.full_name
+        if marker_token:
+            full_name = f"{full_name} {persona_marker(marker_token, spec.key)}"
+        user = User.objects.filter(email=spec.email).first()
+        if user is None:
+            user = User.objects.create_user(
+                spec.email, password, full_name=full_name, is_staff=spec.is_staff
+            )
+            EmailAddress.objects.create(user=user, email=spec.email, primary=True, verified=True)
+        for group_key, role in spec.memberships:
+            Membership.objects.get_or_create(user=user, group=groups[group_key], defaults={"role": role})
+        for role in spec.movement_roles:
+            MovementRole.objects.get_or_create(user=user, role=role)
+        if spec.has_mfa and not Authenticator.objects.filter(user=user).exists():
+            TOTP.activate(user, spec.totp_secret)
+            RecoveryCodes.activate(user)
+        users[spec.key] = user
+    return users

@@ -1,0 +1,35 @@
+from allauth.account.decorators import secure_admin_login
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.static import serve
+
+from handsup.core import views as core_views
+from handsup.core.api import api
+
+# The Django admin logs in through allauth, so the same MFA applies.
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
+admin.site.site_header = "Hands Up administration"
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("about/", core_views.about, name="about"),
+    path("me/", core_views.me, name="me"),
+    path("platform/", core_views.platform, name="platform"),
+    path("files/<str:public_id>/", core_views.private_file, name="private_file"),
+    path("demo/sent-mail/", core_views.demo_sent_mail, name="demo_sent_mail"),
+    path("groups/", include("handsup.groups.urls")),
+    path("accounts/", include("allauth.urls")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+]
+
+if settings.DEBUG:
+    # Public media only; private files have no URL at all.
+    urlpatterns += [
+        re_path(
+            r"^media/(?P<path>.*)$",
+            serve,
+            {"document_root": settings.STORAGES["default"]["OPTIONS"]["location"]},
+        )
+    ]
