@@ -1,12 +1,12 @@
 """The `handsup` command.
 
-    handsup demo                 migrate, load demo data, serve and run a worker (SQLite)
-    handsup serve [--host --port --workers]   production server (gunicorn + whitenoise)
-    handsup worker               background tasks and the periodic schedule
-    handsup seed --volunteers N  the synthetic movement
-    handsup check                system checks, including the deploy checks on production settings
-    handsup manage ARGS...       any Django management command
-    handsup COMMAND ARGS...      shorthand for `handsup manage COMMAND ARGS...`
+handsup demo                 migrate, load demo data, serve and run a worker (SQLite)
+handsup serve [--host --port --workers]   production server (gunicorn + whitenoise)
+handsup worker               background tasks and the periodic schedule
+handsup seed --volunteers N  the synthetic movement
+handsup check                system checks, including the deploy checks on production settings
+handsup manage ARGS...       any Django management command
+handsup COMMAND ARGS...      shorthand for `handsup manage COMMAND ARGS...`
 """
 
 from __future__ import annotations

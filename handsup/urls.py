@@ -9,7 +9,6 @@ from handsup.core.api import api
 
 # The Django admin logs in through allauth, so the same MFA applies.
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
-admin.site.site_header = "Hands Up administration"
 
 urlpatterns = [
     path("", core_views.home, name="home"),

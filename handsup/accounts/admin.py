@@ -1,11 +1,12 @@
+"""The admin deliberately shows no one's personal data: people are managed through
+access-logged views, not through generic admin pages. allauth's own admin pages for
+email addresses and authenticators are removed for the same reason."""
+
+from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
 from django.contrib import admin
+from django.contrib.auth.models import Group as AuthGroup
 
-from handsup.accounts.models import User
-
-
-@admin.register(User)
-class UserAdmin(admin.ModelAdmin):
-    list_display = ["email", "full_name", "is_active", "is_staff", "date_joined"]
-    search_fields = ["email", "full_name"]
-    readonly_fields = ["public_id", "last_login", "date_joined", "password"]
-    exclude = ["groups", "user_permissions"]
+for model in (AuthGroup, EmailAddress, Authenticator):
+    if admin.site.is_registered(model):
+        admin.site.unregister(model)

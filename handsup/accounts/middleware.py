@@ -18,6 +18,8 @@ _ALWAYS_ALLOWED_PREFIXES = (
     "/static/",
     "/media/",
     "/api/v1/health",
+    "/api/v1/docs",
+    "/api/v1/openapi.json",
     "/about/",
 )
 

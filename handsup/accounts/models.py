@@ -48,7 +48,8 @@ class User(PublicIdModel, AbstractBaseUser, PermissionsMixin):
         verbose_name_plural = _("users")
 
     def __str__(self) -> str:
-        return self.full_name or self.email
+        # Private by default: a user printed anywhere (admin, logs) shows no name.
+        return f"Person {self.public_id}"
 
     def get_full_name(self) -> str:
         return self.full_name

@@ -15,7 +15,7 @@ from django.db import transaction
 from handsup.accounts.models import User
 from handsup.groups.models import Group, Membership, MovementRole
 
-DEMO_PASSWORD = "hands-up-demo-2026"
+DEMO_PASSWORD = "hands-up-demo-2026"  # noqa: S105 - demo data, printed for anyone to use
 
 
 @dataclass(frozen=True)
@@ -65,31 +65,43 @@ DEMO_GROUPS: tuple[DemoGroup, ...] = (
     DemoGroup("group_b", "Cardiff North Constituency Party", "constituency", "wales"),
 )
 
-M, O, A = Membership.Role.MEMBER, Membership.Role.ORGANISER, Membership.Role.ADMIN
+MEMBER, ORGANISER, ADMIN = (
+    Membership.Role.MEMBER,
+    Membership.Role.ORGANISER,
+    Membership.Role.ADMIN,
+)
 PERSONAS: tuple[Persona, ...] = (
-    Persona("volunteer", "Volunteer", "Vera Volunteer", memberships=(("group_a", M),)),
+    Persona("volunteer", "Volunteer", "Vera Volunteer", memberships=(("group_a", MEMBER),)),
     Persona(
         "volunteer_no_consent",
         "Volunteer who has given no consents",
         "Nia Noconsent",
-        memberships=(("group_a", M),),
+        memberships=(("group_a", MEMBER),),
     ),
     Persona(
         "volunteer_other",
         "Volunteer of another group",
         "Owen Othergroup",
-        memberships=(("group_b", M),),
+        memberships=(("group_b", MEMBER),),
     ),
-    Persona("organiser_a", "Organiser of group A", "Olu Organiser", memberships=(("group_a", O),)),
-    Persona("admin_a", "Admin of group A", "Ada Admin", memberships=(("group_a", A),)),
     Persona(
-        "organiser_b", "Organiser of group B", "Bryn Organiser", memberships=(("group_b", O),)
+        "organiser_a",
+        "Organiser of group A",
+        "Olu Organiser",
+        memberships=(("group_a", ORGANISER),),
+    ),
+    Persona("admin_a", "Admin of group A", "Ada Admin", memberships=(("group_a", ADMIN),)),
+    Persona(
+        "organiser_b",
+        "Organiser of group B",
+        "Bryn Organiser",
+        memberships=(("group_b", ORGANISER),),
     ),
     Persona(
         "admin_parent",
         "Admin of group A's parent",
         "Paula Parent",
-        memberships=(("north_west", A),),
+        memberships=(("north_west", ADMIN),),
     ),
     Persona("curator", "Story curator", "Cara Curator", movement_roles=("curator",)),
     Persona("dpo", "Data protection officer", "Dev Protection", movement_roles=("dpo",)),
@@ -104,7 +116,7 @@ PERSONAS: tuple[Persona, ...] = (
         "organiser_no_mfa",
         "Organiser who has not enrolled MFA",
         "Nadia Nomfa",
-        memberships=(("group_a", O),),
+        memberships=(("group_a", ORGANISER),),
         enrol_mfa=False,
     ),
 )
@@ -159,11 +171,18 @@ def build_personas(
         user = User.objects.filter(email=spec.email).first()
         if user is None:
             user = User.objects.create_user(
-                spec.email, password, full_name=full_name, is_staff=spec.is_staff
+                spec.email,
+                password,
+                full_name=full_name,
+                is_staff=spec.is_staff,
+                # The platform admin manages every model in the Django admin.
+                is_superuser=spec.is_staff,
             )
             EmailAddress.objects.create(user=user, email=spec.email, primary=True, verified=True)
         for group_key, role in spec.memberships:
-            Membership.objects.get_or_create(user=user, group=groups[group_key], defaults={"role": role})
+            Membership.objects.get_or_create(
+                user=user, group=groups[group_key], defaults={"role": role}
+            )
         for role in spec.movement_roles:
             MovementRole.objects.get_or_create(user=user, role=role)
         if spec.has_mfa and not Authenticator.objects.filter(user=user).exists():

@@ -16,6 +16,7 @@ class MembershipAdmin(admin.ModelAdmin):
     list_display = ["user", "group", "role"]
     list_filter = ["role"]
     raw_id_fields = ["user", "group"]
+    list_select_related = ["user", "group"]
 
 
 @admin.register(MovementRole)

@@ -15,7 +15,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         groups = build_demo_groups()
         build_personas(groups)
-        self.stdout.write(self.style.SUCCESS("Demo logins (password for all: " + DEMO_PASSWORD + ")"))
+        self.stdout.write(
+            self.style.SUCCESS("Demo logins (password for all: " + DEMO_PASSWORD + ")")
+        )
         for spec in PERSONAS:
             mfa = f"  TOTP secret: {spec.totp_secret}" if spec.has_mfa else ""
             self.stdout.write(f"  {spec.label:<40} {spec.email}{mfa}")
