@@ -38,7 +38,7 @@ test: install-dev browser
 lint: install-dev
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy handsup
+	HANDSUP_TESTING=1 $(VENV)/bin/mypy handsup tests
 	HANDSUP_TESTING=1 $(VENV)/bin/handsup makemigrations --check --dry-run
 	$(VENV)/bin/handsup check
 

@@ -29,6 +29,6 @@ if settings.DEBUG:
         re_path(
             r"^media/(?P<path>.*)$",
             serve,
-            {"document_root": settings.STORAGES["default"]["OPTIONS"]["location"]},
+            {"document_root": settings.MEDIA_ROOT / "public"},
         )
     ]

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from django.core.files.storage import FileSystemStorage, storages
-from django.utils.functional import LazyObject
+from django.core.files.storage import FileSystemStorage, Storage, storages
 
 
 class PrivateFileSystemStorage(FileSystemStorage):
@@ -13,9 +12,6 @@ class PrivateFileSystemStorage(FileSystemStorage):
         raise ValueError("Private files have no public URL; serve them through a checked view.")
 
 
-class _PrivateStorage(LazyObject):
-    def _setup(self) -> None:
-        self._wrapped = storages["private"]
-
-
-private_storage = _PrivateStorage()
+def private_storage() -> Storage:
+    """The private store, looked up when used so settings can change it (tests, S3)."""
+    return storages["private"]

@@ -7,6 +7,7 @@ from django.db.models import Count
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from handsup.core.http import AuthenticatedRequest
 from handsup.core.models import DemoMail
 from handsup.core.permissions import access_private_file
 from handsup.groups.models import Group, Membership, MovementRole
@@ -22,7 +23,7 @@ def about(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def me(request: HttpRequest) -> HttpResponse:
+def me(request: AuthenticatedRequest) -> HttpResponse:
     memberships = (
         Membership.objects.filter(user=request.user).select_related("group").order_by("group__name")
     )

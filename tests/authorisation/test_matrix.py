@@ -28,7 +28,7 @@ from tests.authorisation.matrix import (
     Expect,
 )
 from tests.authorisation.urls import Route, all_routes
-from tests.conftest import Cast
+from tests.fixtures import Cast
 
 REFUSED = {301, 302, 303, 401, 403, 404, 405}
 ADMIN_MODEL_ROUTE = re.compile(r"^admin/(?P<app>\w+)/(?P<model>\w+)/(?P<rest>.*)$")
@@ -127,6 +127,9 @@ def test_route_answers_each_persona_as_the_matrix_says(route: Route, world: Worl
                 )
                 continue
             leaks += _unlogged_markers(response, persona, world)
+            if response.get("Content-Type", "").startswith("text/html"):
+                if "Content-Security-Policy" not in response:
+                    wrong.append(f"{persona}: HTML without a Content-Security-Policy header")
         elif status not in REFUSED:
             wrong.append(f"{persona}: expected a refusal, got {status}")
     assert wrong == [], f"{expect.method.upper()} {path}: " + "; ".join(wrong)
@@ -144,3 +147,13 @@ def _unlogged_markers(response, viewer: str, world: World) -> list[str]:
         if access_log_rows(viewer=viewer_user, subject=world.users[subject]) == 0:
             found.append(f"{viewer} saw {subject}")
     return found
+
+
+@pytest.mark.django_db
+def test_the_marker_check_catches_a_page_showing_someone_else(world: World):
+    class Page:
+        streaming = False
+        content = f"<p>{world.marker('volunteer')}</p>".encode()
+
+    assert _unlogged_markers(Page(), "organiser_b", world) == ["organiser_b saw volunteer"]
+    assert _unlogged_markers(Page(), "volunteer", world) == []
