@@ -132,3 +132,26 @@ def test_html_pages_carry_a_csp_with_a_fresh_nonce_for_htmx():
     assert f'nonce="{nonce}"' in first.content.decode()
     assert nonce not in second["Content-Security-Policy"]
     assert b"htmx" in first.content
+
+
+@pytest.mark.django_db
+def test_your_hands_up_page_lists_groups_in_a_fixed_number_of_queries(
+    cast, django_assert_num_queries
+):
+    client = cast.client_for("organiser_a")
+    client.get("/me/")  # warm the session
+    # session, user, movement roles, privileged membership, MFA enrolment,
+    # memberships (with their groups), and the page's own movement-role list.
+    with django_assert_num_queries(7) as captured:
+        response = client.get("/me/")
+    assert response.status_code == 200
+    assert cast.groups["group_a"].name.encode() in response.content
+    first = len(captured.captured_queries)
+    # More groups, same number of queries.
+    from handsup.groups.models import Group, Membership
+
+    for index in range(5):
+        extra = Group.objects.create(name=f"Extra {index}", slug=f"extra-{index}", kind="branch")
+        Membership.objects.create(user=cast.users["organiser_a"], group=extra, role="member")
+    with django_assert_num_queries(first):
+        client.get("/me/")
