@@ -52,7 +52,8 @@ def _secret_key() -> str:
             key_file.chmod(0o600)
         return key_file.read_text().strip()
     raise ImproperlyConfigured(
-        "SECRET_KEY is not set. Set it in the environment (or run in demo mode with HANDSUP_DEMO=1)."
+        "SECRET_KEY is not set. Set it in the environment "
+        "(or run in demo mode with HANDSUP_DEMO=1)."
     )
 
 
@@ -63,7 +64,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "handsup.core.admin_site.HandsUpAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -80,6 +81,9 @@ INSTALLED_APPS = [
     "handsup.core",
     "handsup.accounts",
     "handsup.groups",
+    "handsup.places",
+    "handsup.people",
+    "handsup.privacy",
 ]
 
 MIDDLEWARE = [
@@ -306,9 +310,7 @@ SECURE_SSL_REDIRECT = _https and env_bool("SECURE_SSL_REDIRECT", default=True)
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000" if _https else "0"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = _https
 SECURE_HSTS_PRELOAD = _https
-SECURE_PROXY_SSL_HEADER = (
-    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY") else None
-)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY") else None
 
 # --- Internationalisation: every user-facing string is marked from the start. ---------
 LANGUAGE_CODE = "en-gb"

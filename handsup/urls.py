@@ -6,6 +6,7 @@ from django.views.static import serve
 
 from handsup.core import views as core_views
 from handsup.core.api import api
+from handsup.groups import platform_views
 
 # The Django admin logs in through allauth, so the same MFA applies.
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
@@ -15,6 +16,17 @@ urlpatterns = [
     path("about/", core_views.about, name="about"),
     path("me/", core_views.me, name="me"),
     path("platform/", core_views.platform, name="platform"),
+    path("platform/limits/", platform_views.limits, name="platform_limits"),
+    path(
+        "platform/groups/<str:public_id>/suspend/",
+        platform_views.suspend_group,
+        name="platform_suspend_group",
+    ),
+    path(
+        "platform/people/<str:public_id>/suspend/",
+        platform_views.suspend_person,
+        name="platform_suspend_person",
+    ),
     path("files/<str:public_id>/", core_views.private_file, name="private_file"),
     path("demo/sent-mail/", core_views.demo_sent_mail, name="demo_sent_mail"),
     path("groups/", include("handsup.groups.urls")),

@@ -14,7 +14,7 @@ from handsup.groups.permissions import is_platform_admin
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
     user = request.user
-    links: list[tuple[str, str]] = []
+    links: list[tuple[str, str]] = [(_("Groups"), reverse("groups:directory"))]
     if user.is_authenticated:
         links.append((_("Your Hands Up"), reverse("me")))
         if is_platform_admin(user):

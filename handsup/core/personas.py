@@ -35,6 +35,10 @@ class Persona:
         return bool(self.movement_roles) or any(role != "member" for _, role in self.memberships)
 
     @property
+    def gives_consents(self) -> bool:
+        return self.key != "volunteer_no_consent"
+
+    @property
     def has_mfa(self) -> bool:
         return self.requires_mfa and self.enrol_mfa
 
@@ -125,7 +129,9 @@ PERSONA_KEYS = tuple(p.key for p in PERSONAS)
 
 
 def persona_marker(token: str, key: str) -> str:
-    return f"{token}{key.replace('_', '')}"
+    # The closing "Q" stops one marker being a prefix of another ("volunteer" and
+    # "volunteerother").
+    return f"{token}{key.replace('_', '')}Q"
 
 
 def persona(key: str) -> Persona:
@@ -163,6 +169,8 @@ def build_personas(
     from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
     from allauth.mfa.totp.internal.auth import TOTP
 
+    from handsup.privacy.consent import grant_standard_consents
+
     users: dict[str, User] = {}
     for spec in PERSONAS:
         full_name = spec.full_name
@@ -185,6 +193,13 @@ def build_personas(
             )
         for role in spec.movement_roles:
             MovementRole.objects.get_or_create(user=user, role=role)
+        if spec.gives_consents:
+            grant_standard_consents(
+                user,
+                [groups[group_key] for group_key, _ in spec.memberships],
+                source="web",
+                recorded_by=user,
+            )
         if spec.has_mfa and not Authenticator.objects.filter(user=user).exists():
             TOTP.activate(user, spec.totp_secret)
             RecoveryCodes.activate(user)

@@ -7,6 +7,7 @@ from django.db.models import Count
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from handsup.accounts.models import User
 from handsup.core.http import AuthenticatedRequest
 from handsup.core.models import DemoMail
 from handsup.core.permissions import access_private_file
@@ -37,7 +38,22 @@ def platform(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     by_status = dict(Group.objects.values_list("status").annotate(n=Count("id")))
     status_counts = [(label, by_status.get(value, 0)) for value, label in Group.Status.choices]
-    return render(request, "core/platform.html", {"status_counts": status_counts})
+    found = None
+    email = request.GET.get("email", "").strip()
+    if email:
+        # Only the opaque id is shown: finding an account reveals nothing more about it.
+        found = User.objects.filter(email__iexact=email).only("public_id", "is_active").first()
+    groups = Group.objects.exclude(status=Group.Status.DECLINED).order_by("name")[:500]
+    return render(
+        request,
+        "core/platform.html",
+        {
+            "status_counts": status_counts,
+            "groups": groups,
+            "email": email,
+            "found": found,
+        },
+    )
 
 
 @login_required

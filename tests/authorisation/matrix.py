@@ -8,7 +8,7 @@ here with its answer per persona. Admin pages are generated per registered model
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 PERSONAS = (
@@ -32,11 +32,17 @@ EVERYONE = frozenset(PERSONAS)
 SIGNED_IN = EVERYONE - {"anonymous"}
 # Privileged personas who have enrolled MFA, and everyone without a privileged role.
 ENROLLED = SIGNED_IN - {"organiser_no_mfa"}
+# Public pages: everyone but a privileged person who still has to enrol MFA.
+PUBLIC = EVERYONE - {"organiser_no_mfa"}
 PRIVILEGED = frozenset(
     {"organiser_a", "admin_a", "organiser_b", "admin_parent", "curator", "dpo", "platform_admin"}
 )
 WITH_MFA = PRIVILEGED  # the personas whose MFA is enrolled
 NONE: frozenset[str] = frozenset()
+# Group A's people, by what the group policy lets them do.
+ORGANISE_A = frozenset({"organiser_a", "admin_a"})
+ADMINISTER_A = frozenset({"admin_a", "platform_admin"})
+FIGURES_A = frozenset({"organiser_a", "admin_a", "admin_parent", "platform_admin"})
 
 
 @dataclass(frozen=True)
@@ -45,12 +51,21 @@ class Expect:
     # Build the concrete path from the route's parameters; None for a route without any.
     path: Callable[[Any], str] | None = None
     method: str = "get"
-    data: dict[str, str] = field(default_factory=dict)
+    # Form data for the request, built afresh for each persona (files can't be reused).
+    data: Callable[[Any], dict[str, Any]] | None = None
     why: str = ""
 
 
-def _group_a(world: Any) -> str:
-    return f"/groups/{world.groups['group_a'].public_id}/organise/"
+def _manage_a(suffix: str = "") -> Callable[[Any], str]:
+    return lambda world: f"/groups/manage/{world.groups['group_a'].public_id}/{suffix}"
+
+
+def _group_a_page(suffix: str = "") -> Callable[[Any], str]:
+    return lambda world: f"/groups/{world.groups['group_a'].slug}/{suffix}"
+
+
+def _logo(world: Any) -> dict[str, Any]:
+    return {"logo": world.small_png()}
 
 
 def _private_file(world: Any) -> str:
@@ -68,10 +83,62 @@ MATRIX: dict[str, Expect] = {
         why="group A's export, owned by organiser A: its owner and A's admins",
     ),
     "demo/sent-mail/": Expect(NONE, why="404 outside demo mode"),
-    "groups/<str:public_id>/organise/": Expect(
-        frozenset({"organiser_a", "admin_a", "admin_parent", "platform_admin"}),
-        path=_group_a,
-        why="A's figures: its organisers and admins, admins of its parent, platform admin",
+    # Groups: finding and joining (public), running (the group's own people).
+    "groups/": Expect(PUBLIC),
+    "groups/new/": Expect(ENROLLED),
+    "groups/approvals/": Expect(ENROLLED, why="each sees the groups they may approve"),
+    "groups/approvals/<str:public_id>/": Expect(
+        frozenset({"admin_a", "platform_admin"}),
+        path=lambda world: f"/groups/approvals/{world.pending_group.public_id}/",
+        method="post",
+        data=lambda world: {"decision": "approve"},
+        why="a sub-group of A waiting: A's admins and platform admins decide",
+    ),
+    "groups/manage/<str:public_id>/": Expect(FIGURES_A, path=_manage_a()),
+    "groups/manage/<str:public_id>/members/": Expect(ORGANISE_A, path=_manage_a("members/")),
+    "groups/manage/<str:public_id>/members/<str:member_id>/role/": Expect(
+        ADMINISTER_A,
+        path=lambda world: (
+            f"/groups/manage/{world.groups['group_a'].public_id}/members/"
+            f"{world.volunteer_membership.public_id}/role/"
+        ),
+    ),
+    "groups/manage/<str:public_id>/requests/": Expect(ADMINISTER_A, path=_manage_a("requests/")),
+    "groups/manage/<str:public_id>/requests/<str:request_id>/": Expect(
+        ADMINISTER_A,
+        path=lambda world: (
+            f"/groups/manage/{world.groups['group_a'].public_id}/requests/"
+            f"{world.join_request.public_id}/"
+        ),
+        method="post",
+        data=lambda world: {"decision": "approve"},
+    ),
+    "groups/manage/<str:public_id>/settings/": Expect(ADMINISTER_A, path=_manage_a("settings/")),
+    "groups/manage/<str:public_id>/logo/": Expect(
+        ADMINISTER_A, path=_manage_a("logo/"), method="post", data=_logo
+    ),
+    "groups/manage/<str:public_id>/sub-groups/new/": Expect(
+        ADMINISTER_A, path=_manage_a("sub-groups/new/")
+    ),
+    "groups/manage/<str:public_id>/archive/": Expect(ADMINISTER_A, path=_manage_a("archive/")),
+    "groups/manage/<str:public_id>/figures/": Expect(FIGURES_A, path=_manage_a("figures/")),
+    "groups/<slug:slug>/": Expect(PUBLIC, path=_group_a_page()),
+    "groups/<slug:slug>/join/": Expect(ENROLLED, path=_group_a_page("join/")),
+    "groups/<slug:slug>/leave/": Expect(
+        frozenset({"volunteer", "volunteer_no_consent", "organiser_a", "admin_a"}),
+        path=_group_a_page("leave/"),
+        why="members of A; anyone else is sent back to the group's page",
+    ),
+    "groups/<slug:slug>/block/": Expect(ENROLLED, path=_group_a_page("block/")),
+    "groups/<slug:slug>/unblock/": Expect(ENROLLED, path=_group_a_page("unblock/"), method="post"),
+    "platform/limits/": Expect(frozenset({"platform_admin"})),
+    "platform/groups/<str:public_id>/suspend/": Expect(
+        frozenset({"platform_admin"}),
+        path=lambda world: f"/platform/groups/{world.groups['group_b'].public_id}/suspend/",
+    ),
+    "platform/people/<str:public_id>/suspend/": Expect(
+        frozenset({"platform_admin"}),
+        path=lambda world: f"/platform/people/{world.users['volunteer_other'].public_id}/suspend/",
     ),
     # Account pages: a signed-in person manages their own account only.
     "accounts/login/": Expect(frozenset({"anonymous"}), why="signed-in people are redirected"),
@@ -117,7 +184,7 @@ ADMIN_STAFF = frozenset({"platform_admin"})
 ADMIN_FIXED: dict[str, Expect] = {
     "admin/": Expect(ADMIN_STAFF),
     "admin/login/": Expect(NONE, why="redirects everyone to allauth's login, MFA included"),
-    "admin/logout/": Expect(ADMIN_STAFF, method="post"),
+    "admin/logout/": Expect(PUBLIC, method="post", why="logging out is harmless for anyone"),
     "admin/password_change/": Expect(ADMIN_STAFF),
     "admin/password_change/done/": Expect(ADMIN_STAFF),
     "admin/autocomplete/": Expect(NONE, why="needs a model and field; 403 for staff"),
@@ -139,4 +206,7 @@ ADMIN_MODEL_ROUTES = {
 # Pages an admin class switches off: task results are never added or deleted by hand.
 ADMIN_SWITCHED_OFF = {
     "django_tasks_database/dbtaskresult/": {"add/", "<path:object_id>/delete/"},
+    # Purposes and notices are referenced by consent records, which outlive them.
+    "privacy/purpose/": {"<path:object_id>/delete/"},
+    "privacy/privacynotice/": {"<path:object_id>/delete/"},
 }

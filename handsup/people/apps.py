@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class PeopleConfig(AppConfig):
+    name = "handsup.people"
+    label = "people"
+    verbose_name = "People"
+
+    def ready(self) -> None:
+        from handsup.core.seeding import SeedStep, register_seed_step
+        from handsup.people.seeding import build_people, reset_people
+
+        register_seed_step(SeedStep(name="people", build=build_people, reset=reset_people))

@@ -1,0 +1,117 @@
+"""The privacy app's own fields in the field inventory.
+
+Not named `inventory.py`: that module is the registry itself. `PrivacyConfig.ready`
+imports this one. The logs' personal fields are their links to people; the rest of a row
+describes that link and goes with it.
+"""
+
+from __future__ import annotations
+
+from handsup.privacy.inventory import not_personal, personal
+
+REGISTER = "the purposes register and the notice describe what we do, not anyone"
+
+not_personal(
+    "privacy.Purpose",
+    "id",
+    "code",
+    "name",
+    "text",
+    "lawful_basis",
+    "special_category_condition",
+    "scope",
+    "channel",
+    why=REGISTER,
+)
+not_personal("privacy.PrivacyNotice", "id", "version", "text", "published_at", why=REGISTER)
+
+# Consent events.
+personal(
+    "privacy.ConsentEvent",
+    "user",
+    what="whose consent this is",
+    export_section="consents",
+    erasure="delete",
+    note="the person's whole consent history is deleted with them",
+)
+personal(
+    "privacy.ConsentEvent",
+    "recorded_by",
+    what="who recorded the consent: the person, or an organiser who took it on paper or by phone",
+    export_section="consents",
+    erasure="anonymise",
+    note="when the organiser who recorded it is erased, the consent stands, unattributed",
+)
+not_personal(
+    "privacy.ConsentEvent",
+    "id",
+    "purpose",
+    "group",
+    "channel",
+    "given",
+    "at",
+    "source",
+    "notice_version",
+    "wording",
+    why="describes the consent; personal only through `user`, and erased with it",
+)
+
+# The access log.
+personal(
+    "privacy.AccessLogEntry",
+    "subject",
+    what="whose personal data was read",
+    export_section="who_has_seen_me",
+    erasure="delete",
+)
+personal(
+    "privacy.AccessLogEntry",
+    "actor",
+    what="who read someone else's personal data",
+    export_section="activity",
+    erasure="anonymise",
+    note="the reader's export says what they read and when, not whose data it was; "
+    "after the reader's erasure, the person read keeps seeing that a read happened",
+)
+not_personal(
+    "privacy.AccessLogEntry",
+    "id",
+    "purpose",
+    "fields",
+    "group",
+    "at",
+    why="describes the read; personal only through `subject` and `actor`",
+)
+
+# The audit log.
+personal(
+    "privacy.AuditEntry",
+    "actor",
+    what="who took the action",
+    export_section="activity",
+    erasure="anonymise",
+)
+personal(
+    "privacy.AuditEntry",
+    "object_public_id",
+    what="the public id of what was acted on, which may be a person",
+    export_section="activity",
+    erasure="anonymise",
+)
+personal(
+    "privacy.AuditEntry",
+    "details",
+    what="what changed, as codes and public ids (never names or contact details)",
+    export_section="activity",
+    erasure="anonymise",
+    note="erasure removes the person's public id wherever it appears in details",
+)
+not_personal(
+    "privacy.AuditEntry",
+    "id",
+    "action",
+    "object_type",
+    "group",
+    "at",
+    why="describes the action; personal only through `actor` and the object's id",
+)
