@@ -14,7 +14,7 @@ from PIL import Image, UnidentifiedImageError
 from handsup.groups.actions import GroupRuleBroken, check_parent_allowed, check_policy_within_limits
 from handsup.groups.models import Group, Membership, MovementLimits
 from handsup.places.geo import Location, Point, geocode
-from handsup.places.postcodes import PlaceError, normalise_district
+from handsup.places.postcodes import PlaceError, PostcodeOutsideGreatBritain, normalise_district
 
 LOGO_MAX_BYTES = 1_000_000
 # Words the group URLs use for their own pages.
@@ -37,6 +37,15 @@ class DirectorySearchForm(forms.Form):
             return None
         try:
             return geocode(raw, fall_back_to_district=True)
+        except PostcodeOutsideGreatBritain as error:
+            raise forms.ValidationError(
+                _(
+                    "We can't place postcodes in Northern Ireland or the Crown Dependencies yet, "
+                    "so we can't sort groups by distance from %(value)s. Search by name instead."
+                )
+                % {"value": raw},
+                code=error.code,
+            ) from error
         except PlaceError as error:
             raise forms.ValidationError(error.message, code=error.code) from error
 

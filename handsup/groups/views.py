@@ -180,7 +180,12 @@ def block(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     return render(
         request,
         "groups/block.html",
-        {"group": group, "membership": membership, "problem": problem},
+        {
+            "group": group,
+            "membership": membership,
+            "problem": problem,
+            "retain_until": actions.retention_end(group),
+        },
         status=400 if request.method == "POST" else 200,
     )
 
