@@ -372,6 +372,7 @@ def test_parent_admin_sees_figures_for_sub_groups_never_people(cast):
         ("organiser_a", "/groups/manage/{a}/members/", 12),
         ("platform_admin", "/groups/approvals/", 5),
         ("admin_parent", "/groups/manage/{r}/figures/", 12),
+        ("admin_a", "/groups/manage/{a}/requests/", 8),
     ],
 )
 def test_list_pages_use_a_fixed_number_of_queries(
@@ -379,6 +380,9 @@ def test_list_pages_use_a_fixed_number_of_queries(
 ):
     """Pinned, and adding rows to the list adds no query."""
     path = path.format(a=cast.groups["group_a"].public_id, r=cast.groups["north_west"].public_id)
+    # One of everything listed from the start, so the first count includes the
+    # access-log insert a non-empty page makes.
+    JoinRequest.objects.create(user=cast.users["volunteer_other"], group=cast.groups["group_a"])
     client = cast.client_for(persona)
     client.get(path)
     with django_assert_num_queries(queries):
@@ -396,6 +400,40 @@ def test_list_pages_use_a_fixed_number_of_queries(
         user = User.objects.create_user(f"extra{index}@example.org", "x", full_name=f"E {index}")
         Membership.objects.create(user=user, group=cast.groups["group_a"])
         Membership.objects.create(user=user, group=extra)
+        JoinRequest.objects.create(user=user, group=cast.groups["group_a"])
     with django_assert_num_queries(queries):
         response = client.get(path)
     assert response.status_code == 200
+
+
+def test_the_admin_refuses_to_make_a_group_its_own_ancestor(cast):
+    region = cast.groups["north_west"]
+    client = cast.client_for("platform_admin")
+    response = client.post(
+        f"/admin/groups/group/{region.pk}/change/",
+        {
+            "name": region.name,
+            "slug": region.slug,
+            "kind": region.kind,
+            "parent": cast.groups["group_a"].pk,
+            "status": "active",
+            "join_policy": "open",
+            "updates_per_week_normal": 1,
+            "updates_per_week_campaign": 2,
+            "retention_months": 6,
+        },
+    )
+    assert response.status_code == 200  # the form again, with the error
+    assert b"inside itself" in response.content
+    region.refresh_from_db()
+    assert region.parent_id == cast.groups["national"].pk
+
+
+def test_the_group_colour_is_applied_under_the_csp(cast):
+    group = cast.groups["group_a"]
+    group.colour = "#123abc"
+    group.save()
+    response = cast.client_for("anonymous").get(f"/groups/{group.slug}/")
+    nonce = response["Content-Security-Policy"].split("'nonce-")[1].split("'")[0]
+    assert f'<style nonce="{nonce}">' in response.content.decode()
+    assert b"#123abc" in response.content
