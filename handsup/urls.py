@@ -30,6 +30,7 @@ urlpatterns = [
     path("files/<str:public_id>/", core_views.private_file, name="private_file"),
     path("demo/sent-mail/", core_views.demo_sent_mail, name="demo_sent_mail"),
     path("groups/", include("handsup.groups.urls")),
+    path("", include("handsup.people.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),

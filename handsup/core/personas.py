@@ -169,6 +169,7 @@ def build_personas(
     from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
     from allauth.mfa.totp.internal.auth import TOTP
 
+    from handsup.people.models import Person, Profile
     from handsup.privacy.consent import grant_standard_consents
 
     users: dict[str, User] = {}
@@ -187,6 +188,9 @@ def build_personas(
                 is_superuser=spec.is_staff,
             )
             EmailAddress.objects.create(user=user, email=spec.email, primary=True, verified=True)
+        # Every persona is a volunteer too, so their own profile pages work.
+        person, _ = Person.objects.get_or_create(user=user, defaults={"display_name": full_name})
+        Profile.objects.get_or_create(person=person)
         for group_key, role in spec.memberships:
             Membership.objects.get_or_create(
                 user=user, group=groups[group_key], defaults={"role": role}

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from handsup.accounts.models import User
 from handsup.groups.models import Group, Membership
+from handsup.people.offline import PLACEHOLDER_EMAIL_DOMAIN
 from handsup.privacy.access import log_access
 from handsup.privacy.consent import users_with_consent
 
@@ -45,7 +46,10 @@ def member_rows(*, viewer: User, group: Group, memberships: list[Membership]) ->
     without_email: list[User] = []
     for membership in memberships:
         user = membership.user
-        shares = user.pk in sharing_email
+        # Someone registered offline without an email has only a placeholder address.
+        shares = user.pk in sharing_email and not user.email.endswith(
+            "@" + PLACEHOLDER_EMAIL_DOMAIN
+        )
         rows.append(
             MemberRow(
                 membership=membership,

@@ -64,6 +64,33 @@ def _group_a_page(suffix: str = "") -> Callable[[Any], str]:
     return lambda world: f"/groups/{world.groups['group_a'].slug}/{suffix}"
 
 
+def _offline_person_a(suffix: str = "") -> Callable[[Any], str]:
+    """A person organiser A registered from a paper form, not yet claimed."""
+
+    def build(world: Any) -> str:
+        from handsup.people.offline import OfflineDetails, do_register_offline_person
+
+        group = world.groups["group_a"]
+        person, _code = do_register_offline_person(
+            organiser=world.users["organiser_a"],
+            group=group,
+            details=OfflineDetails(
+                name="Paper Person",
+                agreed_by="paper",
+                email="",
+                phone="0161 000 0000",
+                postal_address="1 Example Street\nManchester",
+                channels=("phone", "post"),
+                share_contact=True,
+                place=None,
+            ),
+            claim_link="http://testserver/claim/",
+        )
+        return f"/groups/manage/{group.public_id}/people/{person.public_id}/{suffix}"
+
+    return build
+
+
 def _logo(world: Any) -> dict[str, Any]:
     return {"logo": world.small_png()}
 
@@ -76,6 +103,20 @@ MATRIX: dict[str, Expect] = {
     "": Expect(EVERYONE, why="home page"),
     "about/": Expect(EVERYONE),
     "me/": Expect(ENROLLED),
+    # Putting your hand up: step 1 makes the account, so it is for anonymous people
+    # (someone signed in is sent on to the next step or their profile); the other steps
+    # and the profile pages are each person's own, with no id in the address.
+    "hand-up/": Expect(frozenset({"anonymous"}), why="signed-in people are sent onwards"),
+    "hand-up/skills/": Expect(ENROLLED, why="one's own skills"),
+    "hand-up/when/": Expect(ENROLLED, why="one's own availability"),
+    "hand-up/contact/": Expect(ENROLLED, why="one's own preferences"),
+    "me/profile/": Expect(ENROLLED, why="one's own profile"),
+    "me/profile/skills/": Expect(ENROLLED),
+    "me/profile/availability/": Expect(ENROLLED),
+    "me/profile/contact/": Expect(ENROLLED),
+    "me/profile/about/": Expect(ENROLLED),
+    "me/profile/travel/": Expect(ENROLLED),
+    "me/profile/dates-away/": Expect(ENROLLED),
     "platform/": Expect(frozenset({"platform_admin"})),
     "files/<str:public_id>/": Expect(
         frozenset({"organiser_a", "admin_a", "platform_admin"}),
@@ -131,6 +172,20 @@ MATRIX: dict[str, Expect] = {
     ),
     "groups/<slug:slug>/block/": Expect(ENROLLED, path=_group_a_page("block/")),
     "groups/<slug:slug>/unblock/": Expect(ENROLLED, path=_group_a_page("unblock/"), method="post"),
+    # People who are not online: group A's organisers register them; they claim later.
+    "groups/manage/<str:public_id>/people/new/": Expect(ORGANISE_A, path=_manage_a("people/new/")),
+    "groups/manage/<str:public_id>/people/<str:person_id>/": Expect(
+        ORGANISE_A, path=_offline_person_a()
+    ),
+    "groups/manage/<str:public_id>/people/<str:person_id>/letter/": Expect(
+        ORGANISE_A,
+        path=_offline_person_a("letter/"),
+        method="post",
+        why="makes a new claim code and shows the letter to print",
+    ),
+    "claim/": Expect(frozenset({"anonymous"}), why="signed-in people are redirected"),
+    "sign-up-form/": Expect(PUBLIC, why="the printable paper form"),
+    "me/profile/print/": Expect(ENROLLED, why="one's own profile summary"),
     "platform/limits/": Expect(frozenset({"platform_admin"})),
     "platform/groups/<str:public_id>/suspend/": Expect(
         frozenset({"platform_admin"}),

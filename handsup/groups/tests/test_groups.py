@@ -437,3 +437,18 @@ def test_the_group_colour_is_applied_under_the_csp(cast):
     nonce = response["Content-Security-Policy"].split("'nonce-")[1].split("'")[0]
     assert f'<style nonce="{nonce}">' in response.content.decode()
     assert b"#123abc" in response.content
+
+
+def test_the_member_list_never_shows_an_offline_persons_placeholder_address(cast):
+    from handsup.privacy.consent import grant_standard_consents
+
+    group = cast.groups["group_a"]
+    User = type(cast.users["volunteer"])
+    offline = User.objects.create_user(
+        "unclaimed-0123456789abcdef@unclaimed.handsup.invalid", None, full_name="Paper Person"
+    )
+    Membership.objects.create(user=offline, group=group)
+    grant_standard_consents(offline, [group], source="paper", recorded_by=cast.users["admin_a"])
+    response = cast.client_for("organiser_a").get(f"/groups/manage/{group.public_id}/members/")
+    assert b"Paper Person" in response.content
+    assert b"unclaimed.handsup.invalid" not in response.content
