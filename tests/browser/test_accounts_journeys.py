@@ -70,7 +70,9 @@ def enrol_authenticator_app(journey: Journey) -> str:
 
 def test_sign_up_confirm_email_then_log_out_and_in(journey: Journey) -> None:
     journey.visit("/")
-    journey.click("Put your hand up")
+    # The header's "Sign up" makes just an account; "Put your hand up" is the fuller
+    # volunteer onboarding, tested in test_onboarding_journey.
+    journey.click(journey.page.get_by_role("link", name="Sign up", exact=True))
     expect_heading(journey, "Create an account")
     journey.fill("Email", "new.helper@example.org")
     journey.fill("Password", "a-long-and-unusual-passphrase")
