@@ -29,6 +29,7 @@ not_personal(
     "updates_per_week_campaign",
     "retention_months",
     "created_at",
+    "seeded",
     why=ABOUT_THE_GROUP,
 )
 not_personal(

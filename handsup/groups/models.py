@@ -119,6 +119,8 @@ class Group(PublicIdModel):
         related_name="+",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Made by `handsup seed` (see groups/seeding.py), so its reset removes exactly these.
+    seeded = models.BooleanField(default=False, editable=False)
 
     objects = GroupQuerySet.as_manager()
 
