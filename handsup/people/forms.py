@@ -10,6 +10,7 @@ from allauth.account.adapter import get_adapter
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from handsup.people.actions import CONTACT_FIELDS
 from handsup.people.models import DateAway, PersonSkill, Profile, Skill
 from handsup.places.geo import Location, geocode
 from handsup.places.postcodes import PlaceError
@@ -323,19 +324,7 @@ class ContactForm(forms.ModelForm):
 
     class Meta:
         model = Profile
-        fields = [
-            "contact_by_email",
-            "contact_by_phone",
-            "contact_by_post",
-            "phone",
-            "postal_address",
-            "asks_per_week_normal",
-            "asks_per_week_campaign",
-            "digest_cadence",
-            "quiet_from",
-            "quiet_until",
-            "time_zone",
-        ]
+        fields = list(CONTACT_FIELDS)
         labels = {
             "contact_by_email": _("Email me"),
             "contact_by_phone": _("Phone or text me"),
