@@ -59,14 +59,32 @@ class DemoGroup:
     name: str
     kind: str
     parent: str | None
+    # Where the group works, so "groups near me" finds it: districts and their mean
+    # centroid (fixed numbers, so building the demo needs no postcode data).
+    districts: str = ""
+    centre: tuple[int, int] | None = None
 
 
 DEMO_GROUPS: tuple[DemoGroup, ...] = (
     DemoGroup("national", "Hands Up Movement", "national", None),
     DemoGroup("north_west", "North West Region", "region", "national"),
     DemoGroup("wales", "Wales", "region", "national"),
-    DemoGroup("group_a", "Manchester Central Constituency Party", "constituency", "north_west"),
-    DemoGroup("group_b", "Cardiff North Constituency Party", "constituency", "wales"),
+    DemoGroup(
+        "group_a",
+        "Manchester Central Constituency Party",
+        "constituency",
+        "north_west",
+        districts="M1, M2, M3, M4",
+        centre=(384_109, 398_349),
+    ),
+    DemoGroup(
+        "group_b",
+        "Cardiff North Constituency Party",
+        "constituency",
+        "wales",
+        districts="CF14, CF15, CF23",
+        centre=(316_129, 181_098),
+    ),
 )
 
 MEMBER, ORGANISER, ADMIN = (
@@ -149,6 +167,9 @@ def build_demo_groups() -> dict[str, Group]:
                 "kind": spec.kind,
                 "parent": groups[spec.parent] if spec.parent else None,
                 "description": f"{spec.name}: part of the demo movement.",
+                "area_districts": spec.districts,
+                "centre_eastings": spec.centre[0] if spec.centre else None,
+                "centre_northings": spec.centre[1] if spec.centre else None,
             },
         )
         groups[spec.key] = group
