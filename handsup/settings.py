@@ -203,6 +203,9 @@ ACCOUNT_UNIQUE_EMAIL = True
 # People can start helping before they click the link; discoverability waits for it.
 ACCOUNT_EMAIL_VERIFICATION = "optional"
 ACCOUNT_EMAIL_VERIFICATION_BY_CODE_ENABLED = False
+# "Email me a sign-in code": anyone may log in with a short code sent to their address
+# (people who chose no password need it); MFA still follows for those who have it.
+ACCOUNT_LOGIN_BY_CODE_ENABLED = True
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS = 3
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = False

@@ -210,7 +210,9 @@ def build_personas(
             )
             EmailAddress.objects.create(user=user, email=spec.email, primary=True, verified=True)
         # Every persona is a volunteer too, so their own profile pages work.
-        person, _ = Person.objects.get_or_create(user=user, defaults={"display_name": full_name})
+        person, _ = Person.objects.get_or_create(
+            user=user, defaults={"display_name": full_name, "verified": True}
+        )
         Profile.objects.get_or_create(person=person)
         for group_key, role in spec.memberships:
             Membership.objects.get_or_create(

@@ -10,6 +10,8 @@ urlpatterns = [
     path("approvals/<str:public_id>/", views.decide_group, name="decide"),
     path("manage/<str:public_id>/", views.organise, name="organise"),
     path("manage/<str:public_id>/members/", views.members, name="members"),
+    path("manage/<str:public_id>/members/export.csv", views.export_members, name="export_members"),
+    path("manage/<str:public_id>/members/<str:member_id>/", views.member, name="member"),
     path(
         "manage/<str:public_id>/members/<str:member_id>/role/",
         views.change_role,

@@ -6,12 +6,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from handsup.core.csv_safe import csv_lines
 from handsup.core.http import AuthenticatedRequest
 from handsup.groups import actions
 from handsup.groups.access import (
@@ -28,9 +30,15 @@ from handsup.groups.forms import (
     RequestGroupForm,
     RoleForm,
 )
-from handsup.groups.members import member_rows
+from handsup.groups.members import (
+    EXPORT_HEADER,
+    member_export_rows,
+    member_profile,
+    member_rows,
+)
 from handsup.groups.models import Group, GroupBlock, JoinRequest, Membership
 from handsup.groups.permissions import descendant_ids, group_policy
+from handsup.people.forms import LANGUAGES, SLOTS, availability_grid
 from handsup.places.geo import DistanceBand, Point, bounding_box, distance_km
 from handsup.privacy.access import log_access
 
@@ -275,6 +283,42 @@ def members(request: AuthenticatedRequest, public_id: str) -> HttpResponse:
             "rows": rows,
             "can_administer": group_policy.allows(request.user, "administer", group),
             "role_form": RoleForm(),
+        },
+    )
+
+
+@login_required
+def export_members(request: AuthenticatedRequest, public_id: str) -> HttpResponse:
+    """The member list as CSV, streamed: contact details only where members agreed."""
+    group = access_group(request.user, public_id, "organise")
+    lines = csv_lines(EXPORT_HEADER, member_export_rows(viewer=request.user, group=group))
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    filename = f"{group.slug}-members-{timezone.localdate().isoformat()}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+def member(request: AuthenticatedRequest, public_id: str, member_id: str) -> HttpResponse:
+    """One member's volunteer profile, as far as their consents let this group see it."""
+    group = access_group(request.user, public_id, "organise")
+    membership = access_membership(request.user, group, member_id)
+    shown = member_profile(viewer=request.user, group=group, membership=membership)
+    profile = shown.profile
+    language_names = dict(LANGUAGES)
+    return render(
+        request,
+        "groups/member.html",
+        {
+            "group": group,
+            "member": shown,
+            "profile": profile,
+            "grid": availability_grid(profile.availability) if profile else [],
+            "slots": SLOTS,
+            "languages": [str(language_names.get(code, code)) for code in profile.languages]
+            if profile
+            else [],
         },
     )
 

@@ -45,12 +45,19 @@ def do_start_hand_up(
     profile. The email address starts unverified; the view sends the verification mail
     once this has committed. `place` None means "remote only"."""
     if user is None:
-        user = User.objects.create_user(email, password, full_name=full_name)
+        # No password chosen: an unusable one, and the person logs in by emailed code.
+        user = User.objects.create_user(email, password or None, full_name=full_name)
         EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=False)
     elif not user.full_name:
         user.full_name = full_name
         user.save(update_fields=["full_name"])
-    person = Person(user=user, display_name=full_name)
+    person = Person(
+        user=user,
+        display_name=full_name,
+        verified=EmailAddress.objects.filter(
+            user=user, email__iexact=user.email, verified=True
+        ).exists(),
+    )
     _place_person(person, place)
     person.save()
     Profile.objects.create(person=person)
@@ -240,3 +247,9 @@ def do_remove_date_away(*, actor: User, date_away: DateAway) -> None:
     record_audit(
         actor=actor, action="people.date_away_removed", obj=person, details={"date_away": pk}
     )
+
+
+def do_mark_verified(*, user: User) -> None:
+    """The account's email address is confirmed: its person becomes findable (as far as
+    their consents allow). Called when allauth confirms an address."""
+    Person.objects.filter(user=user, verified=False).update(verified=True)

@@ -8,6 +8,7 @@ class PeopleConfig(AppConfig):
 
     def ready(self) -> None:
         from handsup.core.seeding import SeedStep, register_seed_step
+        from handsup.people import signals  # noqa: F401 (connects the receivers)
         from handsup.people.seeding import build_people, reset_people
 
         register_seed_step(SeedStep(name="people", build=build_people, reset=reset_people))

@@ -27,6 +27,15 @@ DAYS = (
 )
 SLOTS = (_("morning"), _("afternoon"), _("evening"))
 
+
+def availability_grid(availability: int) -> list[tuple[str, list[bool]]]:
+    """The weekly grid as rows of (day, [free in the morning, afternoon, evening])."""
+    return [
+        (str(day), [bool(availability & (1 << (index * 3 + slot))) for slot in range(3)])
+        for index, day in enumerate(DAYS)
+    ]
+
+
 # Languages people are asked about; anything else goes in "other talents".
 LANGUAGES = (
     ("en", _("English")),
@@ -148,9 +157,18 @@ class StartForm(PlaceMixin):
         strip=False,
         widget=forms.PasswordInput(render_value=True, attrs={"autocomplete": "new-password"}),
         help_text=_("At least 8 characters. A few words you'll remember work well."),
+        required=False,
+    )
+    sign_in_by_code = forms.BooleanField(
+        label=_("No password: email me a sign-in code instead"),
+        required=False,
+        help_text=_(
+            "Leave the password empty and tick this. Each time you log in, we email you a "
+            "short code to type in. You can set a password later."
+        ),
     )
 
-    field_order = ("full_name", "email", "password")
+    field_order = ("full_name", "email", "password", "sign_in_by_code")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -163,6 +181,13 @@ class StartForm(PlaceMixin):
 
     def clean_password(self) -> str:
         password: str = self.cleaned_data["password"]
+        if not password:
+            if self.data.get(self.add_prefix("sign_in_by_code")):
+                return ""
+            raise forms.ValidationError(
+                _("Choose a password, or tick “email me a sign-in code” below."),
+                code="required",
+            )
         # allauth's adapter runs Django's password validators.
         return str(get_adapter().clean_password(password))
 

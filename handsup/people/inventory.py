@@ -46,6 +46,7 @@ for name, what in (
     ("eastings", "where the person is, from their postcode (grid eastings)"),
     ("northings", "where the person is, from their postcode (grid northings)"),
     ("created_at", "when the person's profile was created"),
+    ("verified", "whether the person's email is confirmed or an organiser vouched for them"),
 ):
     personal("people.Person", name, what=what, export_section="profile", erasure="delete")
 

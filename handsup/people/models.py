@@ -44,6 +44,9 @@ class Person(PublicIdModel):
     eastings = models.IntegerField(_("eastings (m)"), null=True, blank=True)
     northings = models.IntegerField(_("northings (m)"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    # Findable for needs only once true: their email address is confirmed, or an
+    # organiser registered them in person (on paper or by phone) and vouches for them.
+    verified = models.BooleanField(_("verified"), default=False)
     # Made by `handsup seed`, and removed by `handsup seed --reset`.
     seeded = models.BooleanField(default=False, editable=False)
 

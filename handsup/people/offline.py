@@ -128,6 +128,7 @@ def do_register_offline_person(
         district=place.district if place else "",
         eastings=place.point.eastings if place else None,
         northings=place.point.northings if place else None,
+        verified=True,  # the organiser met or spoke to them
     )
     Profile.objects.create(
         person=person,

@@ -13,7 +13,6 @@ from typing import Any
 
 from allauth.account import app_settings as account_settings
 from allauth.account.adapter import get_adapter
-from allauth.account.models import EmailAddress
 from allauth.account.utils import complete_signup
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -26,7 +25,6 @@ from handsup.accounts.models import User
 from handsup.core.http import AuthenticatedRequest
 from handsup.people import actions
 from handsup.people.forms import (
-    DAYS,
     DISCOVERABILITY_CHOICES,
     LANGUAGES,
     SLOTS,
@@ -39,6 +37,7 @@ from handsup.people.forms import (
     SkillsForm,
     StartForm,
     TravelForm,
+    availability_grid,
 )
 from handsup.people.models import DateAway, Person, PersonSkill, Profile
 from handsup.privacy.consent import has_consent
@@ -281,11 +280,8 @@ def profile(request: AuthenticatedRequest, person: Person) -> HttpResponse:
     held = list(
         PersonSkill.objects.filter(person=person).select_related("skill").order_by("skill__name")
     )
-    verified = EmailAddress.objects.filter(user=request.user, verified=True).exists()
-    grid = [
-        (day, [bool(profile.availability & (1 << (d * 3 + s))) for s in range(3)])
-        for d, day in enumerate(DAYS)
-    ]
+    verified = person.verified
+    grid = availability_grid(profile.availability)
     language_names = dict(LANGUAGES)
     discoverability = current_discoverability(request.user)
     return render(

@@ -1,10 +1,14 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
+from django.db.models import Q
 
 from handsup.places.geo import Point, bounding_box
+
+if TYPE_CHECKING:
+    from handsup.groups.models import Group
 
 
 class PersonQuerySet(models.QuerySet[Any]):
@@ -19,3 +23,19 @@ class PersonQuerySet(models.QuerySet[Any]):
         filter that callers refine with `distance_km` (the corners are up to √2·km away)."""
         min_e, max_e, min_n, max_n = bounding_box(centre, km)
         return self.filter(eastings__range=(min_e, max_e), northings__range=(min_n, max_n))
+
+    def findable(self, *, by: Group | None = None) -> PersonQuerySet:
+        """People who may be suggested for a need: verified, and whose consent lets them
+        be found — by any group (`found_movement`) or, when `by` is given, by a group
+        they belong to (`found_my_groups`). The one place matching asks who is findable.
+        """
+        from handsup.groups.models import Membership
+        from handsup.privacy.consent import user_ids_with_consent
+        from handsup.privacy.register import PurposeCode
+
+        allowed = Q(user_id__in=user_ids_with_consent(PurposeCode.FOUND_MOVEMENT))
+        if by is not None:
+            allowed |= Q(user_id__in=user_ids_with_consent(PurposeCode.FOUND_MY_GROUPS)) & Q(
+                user_id__in=Membership.objects.filter(group=by).values("user_id")
+            )
+        return self.filter(allowed, verified=True)

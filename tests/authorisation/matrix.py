@@ -137,6 +137,17 @@ MATRIX: dict[str, Expect] = {
     ),
     "groups/manage/<str:public_id>/": Expect(FIGURES_A, path=_manage_a()),
     "groups/manage/<str:public_id>/members/": Expect(ORGANISE_A, path=_manage_a("members/")),
+    "groups/manage/<str:public_id>/members/export.csv": Expect(
+        ORGANISE_A, path=_manage_a("members/export.csv")
+    ),
+    "groups/manage/<str:public_id>/members/<str:member_id>/": Expect(
+        ORGANISE_A,
+        path=lambda world: (
+            f"/groups/manage/{world.groups['group_a'].public_id}/members/"
+            f"{world.volunteer_membership.public_id}/"
+        ),
+        why="a member's profile: group A's organisers only, never another group's",
+    ),
     "groups/manage/<str:public_id>/members/<str:member_id>/role/": Expect(
         ADMINISTER_A,
         path=lambda world: (
@@ -202,13 +213,14 @@ MATRIX: dict[str, Expect] = {
     "accounts/signup/": Expect(frozenset({"anonymous"})),
     "accounts/reauthenticate/": Expect(SIGNED_IN),
     "accounts/reauthenticate/code/": Expect(SIGNED_IN, why="one's own reauthentication"),
-    "accounts/reauthenticate/code/confirm/": Expect(NONE, why="login by code is off"),
+    "accounts/reauthenticate/code/confirm/": Expect(NONE, why="only after asking for a code"),
     "accounts/email/": Expect(SIGNED_IN),
     "accounts/confirm-email/": Expect(EVERYONE),
     "accounts/password/change/": Expect(SIGNED_IN),
     "accounts/password/set/": Expect(NONE, why="everyone has a password: redirects"),
     "accounts/password/reset/": Expect(EVERYONE),
-    "accounts/login/code/confirm/": Expect(NONE, why="login by code is off"),
+    "accounts/login/code/": Expect(frozenset({"anonymous"}), why="signed-in people are redirected"),
+    "accounts/login/code/confirm/": Expect(NONE, why="only after asking for a code"),
     "accounts/^confirm-email/(?P<key>[-:\\w]+)/$": Expect(
         EVERYONE, path=lambda world: "/accounts/confirm-email/not-a-real-key/"
     ),

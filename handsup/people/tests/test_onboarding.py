@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from datetime import time
 from typing import Any
 
@@ -148,6 +149,41 @@ def test_weak_password_is_refused_with_the_rest_kept(places):
     assert response.status_code == 400
     assert "Hana Helper" in response.content.decode()
     assert not User.objects.exists()
+
+
+def test_no_password_and_no_code_is_refused_with_the_rest_kept(places):
+    response = start(Client(), password="")
+    assert response.status_code == 400
+    page = html.unescape(response.content.decode())
+    assert "Choose a password, or tick “email me a sign-in code” below." in page
+    assert "Hana Helper" in page and "M1 1AE" in page
+    assert not User.objects.exists()
+
+
+def test_sign_in_code_instead_of_a_password(places):
+    client = Client()
+    response = start(client, password="", sign_in_by_code="on")
+    assert response.status_code == 302
+    user = User.objects.get(email="hana@example.org")
+    assert not user.has_usable_password()
+    assert client.get("/me/").status_code == 200  # signed in straight away
+
+    # Later, on another device: ask for a code, read it from the email, type it in.
+    later = Client()
+    mail.outbox.clear()
+    response = later.post("/accounts/login/code/", {"email": "hana@example.org"})
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/code/confirm/"
+    (message,) = mail.outbox
+    assert message.subject.endswith("Your sign-in code")
+    found = re.search(r"^([A-Z0-9-]{6,})$", str(message.body), re.MULTILINE)
+    assert found is not None, message.body
+    code = found.group(1)
+    response = later.post("/accounts/login/code/confirm/", {"code": "WRONG1"})
+    assert response.status_code == 200 and later.session.get("_auth_user_id") is None
+    response = later.post("/accounts/login/code/confirm/", {"code": code})
+    assert response.status_code == 302
+    assert later.session["_auth_user_id"] == str(user.pk)
 
 
 def test_signed_in_person_is_sent_onwards_from_step_one(started):
@@ -340,7 +376,9 @@ def test_choosing_who_can_find_me_is_required(started):
 
 def required_inputs() -> int:
     """Inputs a newcomer must fill in across the four steps: required fields that start
-    empty (the rest come filled in with sensible defaults), plus one for the skill picker."""
+    empty (the rest come filled in with sensible defaults), plus one for the skill picker
+    and one for "a password, or tick email me a sign-in code" (neither field is required
+    alone)."""
     counted = 0
     for form_class in ONBOARDING_FORMS:
         form = (
@@ -353,11 +391,12 @@ def required_inputs() -> int:
             for name, field in form.fields.items()
             if field.required and form[name].value() in (None, "", [])
         )
-    return counted + 1
+    return counted + 2
 
 
 def test_required_inputs_are_the_ones_only_the_person_can_answer():
-    assert required_inputs() == 6  # name, email, password, place, a skill, who can find me
+    # name, email, a password or the sign-in code box, place, a skill, who can find me
+    assert required_inputs() == 6
 
 
 def test_at_most_twelve_required_inputs():
