@@ -167,8 +167,13 @@ def db_timestamps(
     (so string comparisons in SQL still order correctly), PostgreSQL gets an explicit
     UTC offset.
     """
+    seconds = np.asarray(seconds_before_epoch, dtype="timedelta64[s]")
+    if not seconds.size:
+        # numpy's string functions size their output by the longest string: of nothing,
+        # there is none, so they fail rather than return nothing.
+        return []
     base = np.datetime64(epoch.replace(tzinfo=None), "s")
-    moments = base - np.asarray(seconds_before_epoch, dtype="timedelta64[s]")
+    moments = base - seconds
     text = np.char.replace(np.datetime_as_string(moments, unit="s"), "T", " ")
     if connections[using].vendor == "postgresql":
         text = np.char.add(text, "+00:00")
