@@ -288,7 +288,7 @@ def members(request: AuthenticatedRequest, public_id: str) -> HttpResponse:
 
 
 @login_required
-def export_members(request: AuthenticatedRequest, public_id: str) -> HttpResponse:
+def export_members(request: AuthenticatedRequest, public_id: str) -> StreamingHttpResponse:
     """The member list as CSV, streamed: contact details only where members agreed."""
     group = access_group(request.user, public_id, "organise")
     lines = csv_lines(EXPORT_HEADER, member_export_rows(viewer=request.user, group=group))

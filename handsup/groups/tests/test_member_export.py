@@ -25,7 +25,7 @@ def _export(cast: Cast, who: str = "organiser_a", group: str = "group_a") -> lis
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"].startswith("attachment;")
-    text = b"".join(response.streaming_content).decode()
+    text = b"".join(response.streaming_content).decode()  # type: ignore[attr-defined]
     return list(csv.DictReader(io.StringIO(text)))
 
 
