@@ -84,6 +84,8 @@ INSTALLED_APPS = [
     "handsup.places",
     "handsup.people",
     "handsup.privacy",
+    "handsup.imports",
+    "handsup.messaging",
 ]
 
 MIDDLEWARE = [

@@ -31,6 +31,8 @@ urlpatterns = [
     path("demo/sent-mail/", core_views.demo_sent_mail, name="demo_sent_mail"),
     path("groups/", include("handsup.groups.urls")),
     path("", include("handsup.people.urls")),
+    path("", include("handsup.imports.urls")),
+    path("", include("handsup.messaging.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),

@@ -61,6 +61,7 @@ EXPORT_SECTION_TITLES: dict[str, str] = {
     "who_has_seen_me": "Who has seen your details",
     "activity": "What you have done in Hands Up",
     "files": "Files you uploaded or asked for",
+    "messages": "What we sent you and what we held back",
 }
 
 # Models outside `handsup.*` that hold our people's data, held to the same rule.

@@ -91,6 +91,42 @@ def _offline_person_a(suffix: str = "") -> Callable[[Any], str]:
     return build
 
 
+def _import_job_a(suffix: str = "", *, ran: bool = False) -> Callable[[Any], str]:
+    """An import of a small list into group A by its organiser; `ran`: dry-run already,
+    with one row left out (so there is a rejected-rows report)."""
+
+    def build(world: Any) -> str:
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        from handsup.imports.actions import do_run_import, do_start_import, do_upload_import
+
+        csv = b"email,name,postcode\nnew.person@example.org,New Person,\nnot-an-email,Bad Row,\n"
+        job = do_upload_import(
+            actor=world.users["organiser_a"],
+            group=world.groups["group_a"],
+            upload=SimpleUploadedFile("list.csv", csv, content_type="text/csv"),
+            name="list.csv",
+        )
+        if ran:
+            do_start_import(actor=world.users["organiser_a"], job=job, dry_run=True)
+            do_run_import(job=job)
+        return f"/imports/{job.public_id}/{suffix}"
+
+    return build
+
+
+IMPORTERS_A = ORGANISE_A | {"platform_admin"}
+
+
+def _unsubscribe_volunteer(world: Any) -> str:
+    from handsup.messaging.unsubscribe import unsubscribe_token
+
+    token = unsubscribe_token(
+        world.users["volunteer"], scope="group", group=world.groups["group_a"]
+    )
+    return f"/unsubscribe/{token}/"
+
+
 def _logo(world: Any) -> dict[str, Any]:
     return {"logo": world.small_png()}
 
@@ -193,6 +229,32 @@ MATRIX: dict[str, Expect] = {
         path=_offline_person_a("letter/"),
         method="post",
         why="makes a new claim code and shows the letter to print",
+    ),
+    # Importing lists: group A's organisers into A, platform admins anywhere.
+    "groups/manage/<str:public_id>/import/": Expect(IMPORTERS_A, path=_manage_a("import/")),
+    "imports/new/": Expect(frozenset({"platform_admin"}), why="movement-wide imports"),
+    "imports/<str:public_id>/": Expect(IMPORTERS_A, path=_import_job_a()),
+    "imports/<str:public_id>/columns/": Expect(
+        IMPORTERS_A,
+        path=_import_job_a("columns/"),
+        method="post",
+        data=lambda world: {"column_0": "email", "column_1": "name", "column_2": "postcode"},
+    ),
+    "imports/<str:public_id>/start/": Expect(
+        IMPORTERS_A, path=_import_job_a("start/"), method="post", data=lambda w: {"dry_run": "1"}
+    ),
+    "imports/<str:public_id>/cancel/": Expect(
+        IMPORTERS_A, path=_import_job_a("cancel/"), method="post"
+    ),
+    "imports/<str:public_id>/progress/": Expect(IMPORTERS_A, path=_import_job_a("progress/")),
+    "imports/<str:public_id>/rejected-rows.csv": Expect(
+        IMPORTERS_A, path=_import_job_a("rejected-rows.csv", ran=True)
+    ),
+    # One-click unsubscribe: the signed token is the authority, so no login is needed.
+    "unsubscribe/<str:token>/": Expect(
+        PUBLIC,
+        path=_unsubscribe_volunteer,
+        why="a GET only shows the page; the signed token names whose mail it stops",
     ),
     "claim/": Expect(frozenset({"anonymous"}), why="signed-in people are redirected"),
     "sign-up-form/": Expect(PUBLIC, why="the printable paper form"),

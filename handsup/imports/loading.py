@@ -1,0 +1,480 @@
+"""The set-based loader: checked rows go into a staging table, then a few statements.
+
+Rows that passed the Python checks are written to a temporary table on the import's own
+connection (`COPY` on PostgreSQL, `executemany` on SQLite), a batch at a time. Then, in
+one transaction, a handful of statements decide each row's fate and write everything:
+
+1. duplicates: a second row with an email already used higher up in the file;
+2. existing accounts: rows whose email has an account (or a person without one) are
+   only counted, as invitations; nothing about the account is read beyond its id;
+3. the group's own records: of those, the accounts this group imported and nobody has
+   claimed yet are updated instead (unless the person has since left the group);
+4. new people: account (unusable password, placeholder email when none), person,
+   profile, membership and consent events, each in one `INSERT … SELECT`.
+
+Each new row's random values (public ids, unusable password, placeholder email) are
+made in Python as it is staged, from the operating system's random source, as
+`secrets` would.
+
+The table is per connection and dropped when the import ends; PostgreSQL temporary
+tables don't work through a transaction-pooling proxy (use session pooling for workers).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import models
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+from handsup.accounts.models import User
+from handsup.core.seeding import reserve_ids
+from handsup.groups.models import Membership
+from handsup.imports.models import ImportedPerson
+from handsup.imports.validation import CleanRow
+from handsup.people.models import Person, Profile
+from handsup.people.offline import PLACEHOLDER_EMAIL_DOMAIN
+from handsup.privacy.models import ConsentEvent
+
+NEW = "new"
+UPDATE = "update"
+EXISTING = "existing"
+DUPLICATE = "duplicate"
+LEFT = "left"
+
+_COLUMNS = (
+    ("row_no", "INTEGER NOT NULL"),
+    ("email", "TEXT NOT NULL"),
+    ("account_email", "TEXT NOT NULL"),
+    ("name", "TEXT NOT NULL"),
+    ("postcode", "TEXT NOT NULL"),
+    ("district", "TEXT NOT NULL"),
+    ("eastings", "INTEGER NULL"),
+    ("northings", "INTEGER NULL"),
+    ("phone", "TEXT NOT NULL"),
+    ("talents", "TEXT NOT NULL"),
+    ("user_public_id", "TEXT NOT NULL"),
+    ("person_public_id", "TEXT NOT NULL"),
+    ("membership_public_id", "TEXT NOT NULL"),
+    ("password", "TEXT NOT NULL"),
+)
+_STAGED = [name for name, _type in _COLUMNS]
+_RANDOM_BYTES = 12 * 3 + 30 + 8  # three public ids, a password, a placeholder address
+
+
+@dataclass(frozen=True)
+class Consent:
+    """A consent every loaded row gets (those with `needs` non-empty, that value)."""
+
+    purpose_id: int
+    wording: str
+    needs: str = ""  # a staging column that must be non-empty: "email" or "phone"
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    group_id: int | None
+    job_id: int
+    recorded_by_id: int | None
+    notice_id: int | None
+    consents: tuple[Consent, ...]
+    now: datetime
+
+
+class Staging:
+    """The temporary table for one import, on one connection."""
+
+    def __init__(self, connection: BaseDatabaseWrapper, job_id: int) -> None:
+        self.connection = connection
+        self.name = connection.ops.quote_name(f"imports_staging_{job_id}")
+        self.postgresql = connection.vendor == "postgresql"
+
+    # --- Filling it -------------------------------------------------------------------
+
+    def create(self) -> None:
+        columns = ", ".join(f"{name} {kind}" for name, kind in _COLUMNS)
+        extra = "outcome TEXT NOT NULL DEFAULT 'new', first_row INTEGER NULL, "
+        extra += "user_id BIGINT NULL, new_user_id BIGINT NULL, new_person_id BIGINT NULL"
+        self._run(f"DROP TABLE IF EXISTS {self.name}")
+        self._run(f"CREATE TEMPORARY TABLE {self.name} ({columns}, {extra})")
+
+    def add(self, rows: Sequence[CleanRow]) -> None:
+        if not rows:
+            return
+        values = list(_staged_values(rows))
+        names = ", ".join(_STAGED)
+        with self.connection.cursor() as cursor:
+            if self.postgresql:
+                # Ids for the rows that turn out new, taken from the tables' sequences
+                # now, so saving needs no pass to find them. Rows that turn out not to
+                # be new leave gaps, which sequences have anyway.
+                user_ids = reserve_ids(User, len(values), using=self.connection.alias)
+                person_ids = reserve_ids(Person, len(values), using=self.connection.alias)
+                names += ", new_user_id, new_person_id"
+                with cursor.copy(f"COPY {self.name} ({names}) FROM STDIN") as copy:
+                    for row, user_id, person_id in zip(
+                        values, user_ids.tolist(), person_ids.tolist(), strict=True
+                    ):
+                        copy.write_row((*row, user_id, person_id))
+            else:
+                marks = ", ".join(["%s"] * len(_STAGED))
+                cursor.executemany(
+                    f"INSERT INTO {self.name} ({names}) VALUES ({marks})",  # noqa: S608
+                    values,
+                )
+
+    def finish_loading(self) -> None:
+        """Index the table and (PostgreSQL) gather statistics, which temp tables lack."""
+        index = self.connection.ops.quote_name(f"{self.name.strip(chr(34))}_email")
+        self._run(f"CREATE INDEX {index} ON {self.name} (email, row_no)")
+        if self.postgresql:
+            self._run(f"ANALYZE {self.name}")
+
+    def drop(self) -> None:
+        self._run(f"DROP TABLE IF EXISTS {self.name}")
+
+    # --- Deciding each row's fate ------------------------------------------------------
+
+    def classify(self, *, group_id: int | None) -> None:
+        """Mark duplicates, existing accounts, the group's own records and leavers."""
+        s = self.name
+        self._run(
+            f"UPDATE {s} SET outcome = %s, first_row = f.first_row "  # noqa: S608
+            f"FROM (SELECT email, MIN(row_no) AS first_row FROM {s} WHERE email <> '' "
+            f"GROUP BY email HAVING COUNT(*) > 1) AS f "
+            f"WHERE {s}.email = f.email AND {s}.row_no > f.first_row",
+            [DUPLICATE],
+        )
+        user = _table(User)
+        self._run(
+            f"UPDATE {s} SET outcome = %s, user_id = u.id FROM {user} AS u "  # noqa: S608
+            f"WHERE u.email = {s}.email AND {s}.outcome = %s AND {s}.email <> ''",
+            [EXISTING, NEW],
+        )
+        person = _table(Person)
+        self._run(
+            f"UPDATE {s} SET outcome = %s FROM {person} AS p "  # noqa: S608
+            f"WHERE p.email = {s}.email AND p.user_id IS NULL AND {s}.outcome = %s "
+            f"AND {s}.email <> ''",
+            [EXISTING, NEW],
+        )
+        imported = _table(ImportedPerson)
+        scope, scope_params = _group_condition("ip.group_id", group_id)
+        self._run(
+            f"UPDATE {s} SET outcome = %s FROM {imported} AS ip, {user} AS u "  # noqa: S608
+            f"WHERE {s}.outcome = %s AND ip.user_id = {s}.user_id AND {scope} "
+            f"AND u.id = {s}.user_id AND u.password LIKE %s",
+            [UPDATE, EXISTING, *scope_params, "!%"],
+        )
+        if group_id is not None:
+            from handsup.groups.models import Departure
+
+            departure, membership = _table(Departure), _table(Membership)
+            self._run(
+                f"UPDATE {s} SET outcome = %s FROM {departure} AS d "  # noqa: S608
+                f"WHERE {s}.outcome = %s AND d.user_id = {s}.user_id AND d.group_id = %s "
+                f"AND NOT EXISTS (SELECT 1 FROM {membership} AS m "
+                f"WHERE m.user_id = {s}.user_id AND m.group_id = %s)",
+                [LEFT, UPDATE, group_id, group_id],
+            )
+        if self.postgresql:
+            # The planner must know how many rows are new and how many updates, or it
+            # may plan the writes below for one row and loop over a whole table.
+            self._run(f"ANALYZE {s}")
+
+    def refresh_statistics(self) -> None:
+        """PostgreSQL: ANALYZE the tables a large import has just grown, outside its
+        transaction. Until autovacuum gets round to it, a re-import straight after a big
+        first import would otherwise be planned for the tables as they were."""
+        if not self.postgresql:
+            return
+        tables = [User, Person, Profile, Membership, ImportedPerson, ConsentEvent]
+        self._run(f"ANALYZE {', '.join(_table(model) for model in tables)}")
+
+    def counts(self) -> dict[str, int]:
+        with self.connection.cursor() as cursor:
+            cursor.execute(f"SELECT outcome, COUNT(*) FROM {self.name} GROUP BY outcome")  # noqa: S608
+            return {outcome: count for outcome, count in cursor.fetchall()}
+
+    def set_aside(self) -> Iterator[tuple[int, str, int | None, list[str]]]:
+        """Duplicates and leavers: (row, outcome, first row, staged values) in row order."""
+        fields = ["email", "name", "postcode", "phone", "talents"]
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT row_no, outcome, first_row, {', '.join(fields)} FROM {self.name} "  # noqa: S608
+                f"WHERE outcome IN (%s, %s) ORDER BY row_no",
+                [DUPLICATE, LEFT],
+            )
+            while batch := cursor.fetchmany(2000):
+                for row_no, outcome, first_row, *values in batch:
+                    yield row_no, outcome, first_row, [str(v or "") for v in values]
+
+    # --- Writing ------------------------------------------------------------------------
+
+    def load(self, plan: LoadPlan) -> None:
+        """Create the new people and update the group's own records. Caller: one atomic.
+
+        New accounts are inserted without ON CONFLICT: the rows were classified in this
+        transaction, so an address can only clash if someone signs up with it in the
+        seconds between (PostgreSQL); the import then fails whole and can be run again.
+        """
+        s = self.name
+        now = plan.now
+        if not self.postgresql:
+            self._number_new_rows()
+        new = f"{s}.outcome = %s"
+        self._insert(
+            User,
+            {
+                "id": f"{s}.new_user_id",
+                "public_id": f"{s}.user_public_id",
+                "password": f"{s}.password",
+                "email": f"{s}.account_email",
+                "full_name": f"{s}.name",
+                "date_joined": ("%s", [now]),
+            },
+            where=new,
+            params=[NEW],
+        )
+        self._insert(
+            Person,
+            {
+                "id": f"{s}.new_person_id",
+                "public_id": f"{s}.person_public_id",
+                "user": f"{s}.new_user_id",
+                "display_name": f"{s}.name",
+                "postcode": f"{s}.postcode",
+                "district": f"{s}.district",
+                "eastings": f"{s}.eastings",
+                "northings": f"{s}.northings",
+                "created_at": ("%s", [now]),
+            },
+            where=new,
+            params=[NEW],
+        )
+        self._insert(
+            Profile,
+            {
+                "person": f"{s}.new_person_id",
+                "phone": f"{s}.phone",
+                "talents": f"{s}.talents",
+                "contact_by_email": f"({s}.email <> '')",
+                "contact_by_phone": f"({s}.phone <> '')",
+                "updated_at": ("%s", [now]),
+            },
+            where=new,
+            params=[NEW],
+        )
+        self._update_own_records(plan)
+        if plan.group_id is not None:
+            already_member = (
+                f" AND NOT EXISTS (SELECT 1 FROM {_table(Membership)} AS m "  # noqa: S608
+                f"WHERE m.user_id = {s}.user_id AND m.group_id = %s)"
+            )
+            for outcome, user_column in ((NEW, "new_user_id"), (UPDATE, "user_id")):
+                self._insert(
+                    Membership,
+                    {
+                        "public_id": f"{s}.membership_public_id",
+                        "user": f"{s}.{user_column}",
+                        "group": ("%s", [plan.group_id]),
+                        "joined_at": ("%s", [now]),
+                    },
+                    where=f"{s}.outcome = %s" + (already_member if outcome == UPDATE else ""),
+                    params=[outcome, *([plan.group_id] if outcome == UPDATE else [])],
+                    # Most own records are still members: they are skipped by the NOT
+                    # EXISTS (cheap, through the unique index); the clause catches a race.
+                    on_conflict_do_nothing=outcome == UPDATE,
+                )
+        self._insert(
+            ImportedPerson,
+            {
+                "user": f"{s}.new_user_id",
+                "group": ("%s", [plan.group_id]),
+                "job": ("%s", [plan.job_id]),
+                "imported_at": ("%s", [now]),
+            },
+            where=new,
+            params=[NEW],
+        )
+        for consent in plan.consents:
+            self._record_consent(plan, consent)
+
+    def _number_new_rows(self) -> None:
+        """SQLite: give the new rows the ids after each table's highest, under the write
+        lock this transaction holds, so nobody else can take them."""
+        s = self.name
+        count = self.counts().get(NEW, 0)
+        if not count:
+            return
+        first_user = int(reserve_ids(User, count, using=self.connection.alias)[0])
+        first_person = int(reserve_ids(Person, count, using=self.connection.alias)[0])
+        self._run(
+            f"UPDATE {s} SET new_user_id = %s + r.n, new_person_id = %s + r.n "  # noqa: S608
+            f"FROM (SELECT rowid AS rid, ROW_NUMBER() OVER (ORDER BY rowid) - 1 AS n "
+            f"FROM {s} WHERE outcome = %s) AS r WHERE {s}.rowid = r.rid",
+            [first_user, first_person, NEW],
+        )
+
+    def _update_own_records(self, plan: LoadPlan) -> None:
+        s = self.name
+        user, person, profile = _table(User), _table(Person), _table(Profile)
+        own = f"{s}.outcome = %s"
+        self._run(
+            f"UPDATE {user} SET full_name = {s}.name FROM {s} "  # noqa: S608
+            f"WHERE {user}.id = {s}.user_id AND {own} AND {user}.full_name <> {s}.name",
+            [UPDATE],
+        )
+        # A blank cell keeps what we have: a half-filled sheet never erases anything.
+        self._run(
+            f"UPDATE {person} SET display_name = {s}.name, "  # noqa: S608
+            f"postcode = CASE WHEN {s}.district <> '' THEN {s}.postcode "
+            f"ELSE {person}.postcode END, "
+            f"district = CASE WHEN {s}.district <> '' THEN {s}.district "
+            f"ELSE {person}.district END, "
+            f"eastings = CASE WHEN {s}.district <> '' THEN {s}.eastings "
+            f"ELSE {person}.eastings END, "
+            f"northings = CASE WHEN {s}.district <> '' THEN {s}.northings "
+            f"ELSE {person}.northings END "
+            f"FROM {s} WHERE {person}.user_id = {s}.user_id AND {own} "
+            f"AND ({person}.display_name <> {s}.name OR ({s}.district <> '' AND "
+            f"({person}.postcode <> {s}.postcode OR {person}.district <> {s}.district)))",
+            [UPDATE],
+        )
+        self._run(
+            f"UPDATE {profile} SET "  # noqa: S608
+            f"phone = CASE WHEN {s}.phone <> '' THEN {s}.phone ELSE {profile}.phone END, "
+            f"talents = CASE WHEN {s}.talents <> '' THEN {s}.talents "
+            f"ELSE {profile}.talents END, updated_at = %s "
+            f"FROM {s}, {person} AS p WHERE p.id = {profile}.person_id "
+            f"AND p.user_id = {s}.user_id AND {own} "
+            f"AND (({s}.phone <> '' AND {s}.phone <> {profile}.phone) "
+            f"OR ({s}.talents <> '' AND {s}.talents <> {profile}.talents))",
+            [self.connection.ops.adapt_datetimefield_value(plan.now), UPDATE],
+        )
+
+    def _record_consent(self, plan: LoadPlan, consent: Consent) -> None:
+        """New people get the consent; the group's own records only if they never had
+        an event for it, so a consent someone withdrew is never given back by a re-import.
+        """
+        s = self.name
+        event = _table(ConsentEvent)
+        scope, scope_params = _group_condition("c.group_id", plan.group_id)
+        needs = f" AND {s}.{consent.needs} <> ''" if consent.needs else ""
+        never_recorded = (
+            f" AND NOT EXISTS (SELECT 1 FROM {event} AS c WHERE c.user_id = {s}.user_id "  # noqa: S608
+            f"AND c.purpose_id = %s AND {scope} AND c.channel = '')"
+        )
+        for outcome, user_column, condition, params in (
+            (NEW, "new_user_id", "", []),
+            (UPDATE, "user_id", never_recorded, [consent.purpose_id, *scope_params]),
+        ):
+            self._insert(
+                ConsentEvent,
+                {
+                    "user": f"{s}.{user_column}",
+                    "purpose": ("%s", [consent.purpose_id]),
+                    "group": ("%s", [plan.group_id]),
+                    "given": ("%s", [True]),
+                    "at": ("%s", [plan.now]),
+                    "source": ("%s", [ConsentEvent.Source.IMPORT.value]),
+                    "recorded_by": ("%s", [plan.recorded_by_id]),
+                    "notice_version": ("%s", [plan.notice_id]),
+                    "wording": ("%s", [consent.wording]),
+                },
+                where=f"{s}.outcome = %s{needs}{condition}",
+                params=[outcome, *params],
+            )
+
+    # --- Helpers ------------------------------------------------------------------------
+
+    def _insert(
+        self,
+        model: type[models.Model],
+        given: dict[str, str | tuple[str, list[Any]]],
+        *,
+        where: str,
+        params: list[Any],
+        on_conflict_do_nothing: bool = False,
+    ) -> None:
+        """INSERT … SELECT from the staging table into `model`'s table.
+
+        `given` maps field names to SQL over the staging table (or "%s" with a value);
+        every other column gets the field's default, as `Model.save()` would.
+        """
+        connection = self.connection
+        quote = connection.ops.quote_name
+        columns: list[str] = []
+        select: list[str] = []
+        select_params: list[Any] = []
+        for field in model._meta.local_concrete_fields:
+            spec = given.get(field.name)
+            if field.primary_key and spec is None:
+                continue
+            columns.append(quote(str(field.column)))
+            if spec is None:
+                select.append("%s")
+                select_params.append(field.get_db_prep_save(field.get_default(), connection))
+            elif isinstance(spec, tuple):
+                select.append(spec[0])
+                select_params.extend(field.get_db_prep_save(value, connection) for value in spec[1])
+            else:
+                select.append(spec)
+        unknown = set(given) - {f.name for f in model._meta.local_concrete_fields}
+        if unknown:
+            raise ValueError(f"{model.__name__} has no fields {sorted(unknown)}.")
+        conflict = " ON CONFLICT DO NOTHING" if on_conflict_do_nothing else ""
+        self._run(
+            f"INSERT INTO {_table(model)} ({', '.join(columns)}) "  # noqa: S608
+            f"SELECT {', '.join(select)} FROM {self.name} WHERE {where}{conflict}",
+            [*select_params, *params],
+        )
+
+    def _run(self, sql: str, params: Sequence[Any] = ()) -> None:
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql, list(params))
+
+
+def _table(model: type[models.Model]) -> str:
+    # PostgreSQL and SQLite quote names alike.
+    return f'"{model._meta.db_table}"'
+
+
+def _group_condition(column: str, group_id: int | None) -> tuple[str, list[Any]]:
+    if group_id is None:
+        return f"{column} IS NULL", []
+    return f"{column} = %s", [group_id]
+
+
+def _staged_values(rows: Sequence[CleanRow]) -> Iterator[tuple[Any, ...]]:
+    # One call to the OS random source per batch, sliced per row: the same entropy
+    # `secrets.token_urlsafe` uses, without a system call per value.
+    pool = os.urandom(_RANDOM_BYTES * len(rows))
+    encode = base64.urlsafe_b64encode
+    for index, row in enumerate(rows):
+        at = index * _RANDOM_BYTES
+        chunk = pool[at : at + _RANDOM_BYTES]
+        ids = encode(chunk[:36]).decode()
+        password = "!" + encode(chunk[36:66]).decode()
+        account_email = row.email or (f"unclaimed-{chunk[66:74].hex()}@{PLACEHOLDER_EMAIL_DOMAIN}")
+        yield (
+            row.row,
+            row.email,
+            account_email,
+            row.name,
+            row.postcode,
+            row.district,
+            row.eastings,
+            row.northings,
+            row.phone,
+            row.talents,
+            ids[0:16],
+            ids[16:32],
+            ids[32:48],
+            password,
+        )

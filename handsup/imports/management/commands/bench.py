@@ -1,0 +1,103 @@
+"""`handsup bench import|…`: the benchmarks of QUALITY.md, on the configured database.
+
+Each benchmark is a subcommand with its own options; all print a readable table, or
+with `--json` one JSON object with a `results` list and the machine. Add one by writing
+an `add_*_arguments` and a `run_*` below and listing it in `BENCHMARKS`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+Runner = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def add_import_arguments(parser: CommandParser) -> None:
+    parser.add_argument("--rows", type=int, default=100_000, help="Rows in the file (100000).")
+    parser.add_argument(
+        "--baseline-rows",
+        type=int,
+        default=None,
+        help="Rows for the per-row .save() baseline (default: 5000 or --rows if fewer); "
+        "its time is also scaled to --rows, and labelled so.",
+    )
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--keep", action="store_true", help="Keep the imported rows instead of removing them."
+    )
+
+
+def run_import(options: dict[str, Any]) -> dict[str, Any]:
+    from handsup.imports.bench import run_import_bench
+
+    if options["rows"] < 1:
+        raise CommandError("--rows must be at least 1.")
+    baseline_rows = options["baseline_rows"] or min(options["rows"], 5_000)
+    report = run_import_bench(
+        rows=options["rows"],
+        baseline_rows=baseline_rows,
+        seed=options["seed"],
+        keep=options["keep"],
+    )
+    return report.as_json()
+
+
+BENCHMARKS: dict[str, tuple[str, Callable[[CommandParser], None], Runner]] = {
+    "import": ("I1: import a CSV of volunteers", add_import_arguments, run_import),
+}
+
+
+class Command(BaseCommand):
+    help = "Run a benchmark of QUALITY.md on the configured database."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        benchmarks = parser.add_subparsers(dest="benchmark", required=True, metavar="BENCHMARK")
+        for name, (summary, add_arguments, _run) in BENCHMARKS.items():
+            sub = benchmarks.add_parser(name, help=summary)
+            sub.add_argument("--json", action="store_true", help="Print one JSON object.")
+            add_arguments(sub)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        _summary, _add, run = BENCHMARKS[options["benchmark"]]
+        result = run(options)
+        if options["json"]:
+            self.stdout.write(json.dumps(result, indent=2))
+            return
+        self.stdout.write(format_table(result))
+
+
+def format_table(result: dict[str, Any]) -> str:
+    rows = [("path", "baseline", "rows", "seconds", "rows/s", "note")]
+    for item in result["results"]:
+        note = ""
+        if "scaled_seconds" in item:
+            note = f"≈ {item['scaled_seconds']:,} s for {item['scaled_to_rows']:,} rows (scaled)"
+        rows.append(
+            (
+                item["name"],
+                "yes" if item["baseline"] else "no",
+                f"{item['rows']:,}",
+                f"{item['seconds']:.2f}",
+                f"{item['per_s']:,.0f}",
+                note,
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        for row in rows
+    ]
+    machine = result["machine"]
+    lines.append("")
+    lines.append(
+        f"{machine['database_version']}, Python {machine['python']}, {machine['cores']} cores"
+    )
+    target = result.get("target_seconds_per_100k")
+    if target:
+        lines.append(f"Target ({result.get('figure')}): ≤ {target:g} s per 100,000 rows.")
+    lines += result.get("notes", [])
+    return "\n".join(lines)

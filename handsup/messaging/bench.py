@@ -1,0 +1,479 @@
+"""Benchmark Q1 (QUALITY.md): pacing + ledger + outbox for one group update to N people.
+
+`bench_messaging(N)` builds its own throwaway movement set-based (COPY on PostgreSQL,
+`executemany` on SQLite): a group of N members with profiles (5% in New York, so held
+for quiet hours at the benchmark's moment), `group_email` consent for 95%, 1% who
+unsubscribed, 0.2% who blocked the group, and a ledger that already holds a group update
+from another group to everyone two days ago, plus one from this group to 10% three days
+ago (whom the group's weekly policy then folds). It times, on the configured database:
+
+* ours: `do_send_message` to all N members — the decision for everyone, the ledger rows,
+  the outbox rows, the message's counts and the audit row, committed;
+* the baseline: the obvious per-row loop (a query per check and per budget window, a
+  `.save()` per ledger and outbox row) on `baseline_recipients` of them (5,000 unless
+  told), rolled back afterwards, its time scaled to N and labelled so.
+
+Everything it made is deleted at the end, set-based. The lead's command wires it in as
+`handsup bench messaging --recipients N --json`.
+"""
+
+from __future__ import annotations
+
+import time as clock
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
+from django.db.models import Q
+
+from handsup.accounts.models import User
+from handsup.core.seeding import bulk_insert, bulk_loading, reserve_ids
+from handsup.groups.models import Group, GroupBlock, Membership
+from handsup.messaging.actions import do_send_message
+from handsup.messaging.models import (
+    ContactLimits,
+    Decision,
+    Kind,
+    LedgerEntry,
+    Message,
+    OutboxItem,
+    Reason,
+    Unsubscribe,
+)
+from handsup.messaging.pacing import quiet_release, rules_for
+from handsup.people.models import Person, Profile
+from handsup.privacy.consent import has_consent
+from handsup.privacy.models import AuditEntry, ConsentEvent, PrivacyNotice, Purpose
+from handsup.privacy.register import PurposeCode
+
+BENCH_DOMAIN = "msgbench.handsup.invalid"
+BENCH_SLUG = "q1-bench-group"
+OTHER_SLUG = "q1-bench-other"
+# Noon in London (BST): nobody at home is in quiet hours, New York (07:00) is.
+BENCH_NOW = datetime(2026, 6, 10, 11, 0, tzinfo=UTC)
+TARGET_SECONDS = {"postgresql": 5.0, "sqlite": 3.0}
+DEFAULT_BASELINE_RECIPIENTS = 5_000
+
+
+@dataclass
+class _World:
+    group: Group
+    other: Group
+    users: int
+
+
+def bench_messaging(
+    recipients: int,
+    *,
+    using: str = DEFAULT_DB_ALIAS,
+    baseline_recipients: int = DEFAULT_BASELINE_RECIPIENTS,
+) -> list[dict[str, Any]]:
+    """Time Q1 for one update to `recipients` people: ours and the per-row baseline.
+
+    Returns one result dict per path in the QUALITY.md JSON format (`name`, `baseline`,
+    `database`, `recipients`, `seconds`, `per_s`, plus what each path adds).
+    """
+    if recipients < 1:
+        raise ValueError("The benchmark needs at least one recipient.")
+    connection = connections[using]
+    vendor = connection.vendor
+    _remove_bench_data(using)
+    try:
+        started = clock.perf_counter()
+        world = _build_world(recipients, using)
+        built = clock.perf_counter() - started
+        measured = min(baseline_recipients, recipients)
+        baseline_seconds, baseline_counts = _run_baseline(world, measured, using)
+        ours_seconds, ours_counts = _run_ours(world, using)
+    finally:
+        _remove_bench_data(using)
+    scaled = baseline_seconds * recipients / measured
+    return [
+        {
+            "name": "pacing + ledger + outbox, set-based (ours)",
+            "baseline": False,
+            "database": vendor,
+            "recipients": recipients,
+            "seconds": round(ours_seconds, 3),
+            "per_s": round(recipients / ours_seconds, 1),
+            "target_seconds": TARGET_SECONDS.get(vendor),
+            "decisions": ours_counts,
+            "setup_seconds": round(built, 3),
+        },
+        {
+            "name": (
+                f"per-row loop (measured on {measured} recipients, scaled to {recipients})"
+                if measured < recipients
+                else "per-row loop"
+            ),
+            "baseline": True,
+            "database": vendor,
+            "recipients": recipients,
+            "seconds": round(scaled, 3),
+            "per_s": round(measured / baseline_seconds, 1),
+            "measured_recipients": measured,
+            "measured_seconds": round(baseline_seconds, 3),
+            "scaled": measured < recipients,
+            "decisions": baseline_counts,
+        },
+    ]
+
+
+# --- The data --------------------------------------------------------------------------
+
+
+def _build_world(recipients: int, using: str) -> _World:
+    connection = connections[using]
+    stamp = connection.ops.adapt_datetimefield_value
+    with transaction.atomic(using=using), bulk_loading(using):
+        group = Group.objects.using(using).create(
+            name="Q1 benchmark group",
+            slug=BENCH_SLUG,
+            kind=Group.Kind.BRANCH,
+            updates_per_week_normal=1,
+            updates_per_week_campaign=1,
+        )
+        other = Group.objects.using(using).create(
+            name="Q1 benchmark neighbour", slug=OTHER_SLUG, kind=Group.Kind.BRANCH
+        )
+        ContactLimits.objects.using(using).get_or_create(pk=1)
+        user_ids = reserve_ids(User, recipients, using=using).tolist()
+        person_ids = reserve_ids(Person, recipients, using=using).tolist()
+        joined = stamp(BENCH_NOW - timedelta(days=400))
+
+        bulk_insert(
+            User,
+            [
+                "id",
+                "password",
+                "is_superuser",
+                "public_id",
+                "email",
+                "full_name",
+                "is_active",
+                "is_staff",
+                "date_joined",
+            ],
+            (
+                (
+                    uid,
+                    "!",
+                    False,
+                    f"q1b{uid:013d}",
+                    f"v{uid}@{BENCH_DOMAIN}",
+                    "",
+                    True,
+                    False,
+                    joined,
+                )
+                for uid in user_ids
+            ),
+            using=using,
+        )
+        bulk_insert(
+            Person,
+            [
+                "id",
+                "public_id",
+                "user",
+                "display_name",
+                "email",
+                "postcode",
+                "district",
+                "created_at",
+                "verified",
+                "seeded",
+            ],
+            (
+                (pid, f"q1p{pid:013d}", uid, "Bench volunteer", "", "", "", joined, True, False)
+                for pid, uid in zip(person_ids, user_ids, strict=True)
+            ),
+            using=using,
+        )
+        quiet_from = connection.ops.adapt_timefield_value(time(21, 0))
+        quiet_until = connection.ops.adapt_timefield_value(time(8, 0))
+        bulk_insert(
+            Profile,
+            [
+                "person",
+                "availability",
+                "hours_normal",
+                "hours_campaign",
+                "travel_radius_km",
+                "talents",
+                "languages",
+                "accessibility_needs",
+                "phone",
+                "postal_address",
+                "contact_by_email",
+                "contact_by_phone",
+                "contact_by_post",
+                "asks_per_week_normal",
+                "asks_per_week_campaign",
+                "digest_cadence",
+                "quiet_from",
+                "quiet_until",
+                "time_zone",
+                "updated_at",
+            ],
+            (
+                (
+                    pid,
+                    0,
+                    2,
+                    4,
+                    10,
+                    "",
+                    "[]",
+                    "",
+                    "",
+                    "",
+                    True,
+                    False,
+                    False,
+                    1,
+                    3,
+                    "weekly",
+                    quiet_from,
+                    quiet_until,
+                    "America/New_York" if index % 20 == 7 else "Europe/London",
+                    joined,
+                )
+                for index, pid in enumerate(person_ids)
+            ),
+            using=using,
+        )
+        bulk_insert(
+            Membership,
+            ["public_id", "user", "group", "role", "joined_at"],
+            ((f"q1m{uid:013d}", uid, group.pk, "member", joined) for uid in user_ids),
+            using=using,
+        )
+        purpose = Purpose.objects.using(using).get(code=PurposeCode.GROUP_EMAIL)
+        notice = PrivacyNotice.objects.using(using).order_by("-version").first()
+        if notice is None:
+            raise RuntimeError("No privacy notice: run `handsup migrate` first.")
+        bulk_insert(
+            ConsentEvent,
+            [
+                "user",
+                "purpose",
+                "group",
+                "channel",
+                "given",
+                "at",
+                "source",
+                "notice_version",
+                "wording",
+            ],
+            (
+                (uid, purpose.pk, group.pk, "", True, joined, "import", notice.pk, purpose.text)
+                for index, uid in enumerate(user_ids)
+                if index % 20 != 3  # 5% never agreed
+            ),
+            using=using,
+        )
+        bulk_insert(
+            Unsubscribe,
+            ["user", "scope", "kind", "created_at"],
+            ((uid, "everything", "", joined) for uid in user_ids[11::100]),
+            using=using,
+        )
+        bulk_insert(
+            GroupBlock,
+            ["user", "group", "created_at"],
+            ((uid, group.pk, joined) for uid in user_ids[13::500]),
+            using=using,
+        )
+        # Earlier updates, so budgets are counted from a ledger that has rows to count.
+        for source, ago, users in (
+            (other, timedelta(days=2), user_ids),
+            (group, timedelta(days=3), user_ids[::10]),
+        ):
+            earlier = Message.objects.using(using).create(
+                kind=Kind.GROUP_UPDATE,
+                group=source,
+                subject="Earlier update",
+                created_at=BENCH_NOW - ago,
+                sent_at=BENCH_NOW - ago,
+            )
+            decided = stamp(BENCH_NOW - ago)
+            bulk_insert(
+                LedgerEntry,
+                ["user", "message", "kind", "group", "at", "decision", "reason"],
+                (
+                    (
+                        uid,
+                        earlier.pk,
+                        Kind.GROUP_UPDATE,
+                        source.pk,
+                        decided,
+                        "sent",
+                        "within_budget",
+                    )
+                    for uid in users
+                ),
+                using=using,
+            )
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            for model in (User, Person, Profile, Membership, ConsentEvent, LedgerEntry):
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+        else:
+            cursor.execute("ANALYZE")
+    return _World(group=group, other=other, users=recipients)
+
+
+def _remove_bench_data(using: str) -> None:
+    """Delete every row the benchmark made, set-based, children first."""
+    groups = list(
+        Group.objects.using(using)
+        .filter(slug__in=(BENCH_SLUG, OTHER_SLUG))
+        .values_list("pk", flat=True)
+    )
+    users = User.objects.using(using).filter(email__endswith=f"@{BENCH_DOMAIN}").values("pk")
+    messages = Message.objects.using(using).filter(group_id__in=groups).values("pk")
+    with transaction.atomic(using=using):
+        # Raw deletes: Django's cascade would fetch every row into Python first.
+        steps: list[tuple[type[models.Model], models.QuerySet[Any, Any]]] = [
+            (OutboxItem, OutboxItem.objects.filter(message_id__in=messages)),
+            (LedgerEntry, LedgerEntry.objects.filter(message_id__in=messages)),
+            (LedgerEntry, LedgerEntry.objects.filter(user_id__in=users)),
+            (OutboxItem, OutboxItem.objects.filter(user_id__in=users)),
+            (AuditEntry, AuditEntry.objects.filter(group_id__in=groups)),
+            (Message, Message.objects.filter(group_id__in=groups)),
+            (Unsubscribe, Unsubscribe.objects.filter(user_id__in=users)),
+            (GroupBlock, GroupBlock.objects.filter(group_id__in=groups)),
+            (ConsentEvent, ConsentEvent.objects.filter(group_id__in=groups)),
+            (Membership, Membership.objects.filter(group_id__in=groups)),
+            (Profile, Profile.objects.filter(person__user_id__in=users)),
+            (Person, Person.objects.filter(user_id__in=users)),
+            (User, User.objects.filter(email__endswith=f"@{BENCH_DOMAIN}")),
+            (Group, Group.objects.filter(pk__in=groups)),
+        ]
+        for _model, queryset in steps:
+            queryset.using(using)._raw_delete(using)
+
+
+# --- Ours ------------------------------------------------------------------------------
+
+
+def _run_ours(world: _World, using: str) -> tuple[float, dict[str, int]]:
+    message = Message.objects.using(using).create(
+        kind=Kind.GROUP_UPDATE, group=world.group, subject="Q1: canvassing on Saturday"
+    )
+    audience = Membership.objects.using(using).filter(group=world.group).values("user_id")
+    started = clock.perf_counter()
+    counts = do_send_message(
+        actor=None, message=message, audience=audience, now=BENCH_NOW, using=using
+    )
+    seconds = clock.perf_counter() - started
+    if counts.recipients != world.users:
+        raise RuntimeError(f"Paced {counts.recipients} of {world.users} recipients.")
+    return seconds, counts.as_json()
+
+
+# --- The baseline: the obvious per-row loop --------------------------------------------
+
+
+class _Rollback(Exception):
+    pass
+
+
+def _run_baseline(world: _World, measured: int, using: str) -> tuple[float, dict[str, int]]:
+    """Decide person by person through the ORM, as code without a set-based path would.
+
+    Given every advantage it fairly can: one transaction, the message's rules worked out
+    once, the same checks in the same order; only the per-person work is per person.
+    """
+    message = Message.objects.using(using).create(
+        kind=Kind.GROUP_UPDATE, group=world.group, subject="Q1 baseline"
+    )
+    counts: dict[str, int] = {}
+    seconds = 0.0
+    try:
+        with transaction.atomic(using=using):
+            started = clock.perf_counter()
+            for decision, reason in _baseline_loop(world, message, measured, using):
+                key = f"{decision}:{reason}"
+                counts[key] = counts.get(key, 0) + 1
+            seconds = clock.perf_counter() - started
+            raise _Rollback
+    except _Rollback:
+        pass
+    Message.objects.using(using).filter(pk=message.pk).delete()
+    return seconds, dict(sorted(counts.items()))
+
+
+def _baseline_loop(
+    world: _World, message: Message, measured: int, using: str
+) -> Iterator[tuple[str, str]]:
+    now = BENCH_NOW
+    rules = rules_for(message, now=now, using=using)
+    group = world.group
+    members = (
+        Membership.objects.using(using)
+        .filter(group=group)
+        .select_related("user")
+        .order_by("pk")[:measured]
+    )
+    for membership in members:
+        user = membership.user
+        profile = Profile.objects.using(using).filter(person__user=user).first()
+        release = None
+        if not user.email or not user.is_active:
+            decision, reason = Decision.SUPPRESSED, Reason.NO_ADDRESS
+        elif (
+            Unsubscribe.objects.using(using)
+            .filter(user=user)
+            .filter(Q(scope="everything") | Q(kind=message.kind) | Q(scope="group", group=group))
+            .exists()
+        ):
+            decision, reason = Decision.SUPPRESSED, Reason.UNSUBSCRIBED
+        elif GroupBlock.objects.using(using).filter(user=user, group=group).exists():
+            decision, reason = Decision.SUPPRESSED, Reason.BLOCKED
+        elif not has_consent(user, PurposeCode.GROUP_EMAIL, group=group):
+            decision, reason = Decision.SUPPRESSED, Reason.NO_CONSENT
+        elif profile is not None and not profile.contact_by_email:
+            decision, reason = Decision.SUPPRESSED, Reason.EMAIL_OFF
+        else:
+            counted = LedgerEntry.objects.using(using).filter(
+                user=user, kind=message.kind, decision__in=("sent", "held"), at__lte=now
+            )
+            day = counted.filter(at__gt=now - timedelta(days=1)).count()
+            week = counted.filter(at__gt=now - timedelta(days=7)).count()
+            from_group = counted.filter(group=group, at__gt=now - timedelta(days=7)).count()
+            if rules.per_day is not None and day >= rules.per_day:
+                decision, reason = Decision.FOLDED, Reason.OVER_BUDGET_DAY
+            elif rules.per_week is not None and week >= rules.per_week:
+                decision, reason = Decision.FOLDED, Reason.OVER_BUDGET_WEEK
+            elif rules.group_per_week is not None and from_group >= rules.group_per_week:
+                decision, reason = Decision.FOLDED, Reason.OVER_GROUP_POLICY
+            else:
+                release = quiet_release(
+                    now,
+                    profile.time_zone if profile else "Europe/London",
+                    profile.quiet_from if profile else time(21),
+                    profile.quiet_until if profile else time(8),
+                )
+                if release is not None:
+                    decision, reason = Decision.HELD, Reason.QUIET_HOURS
+                else:
+                    decision, reason = Decision.SENT, Reason.WITHIN_BUDGET
+        LedgerEntry(
+            user=user,
+            message=message,
+            kind=message.kind,
+            group=group,
+            at=now,
+            decision=decision,
+            reason=reason,
+            release_at=release,
+        ).save(using=using)
+        if decision in (Decision.SENT, Decision.HELD):
+            OutboxItem(message=message, user=user, address=user.email, due_at=release or now).save(
+                using=using
+            )
+        yield decision, reason
