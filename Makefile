@@ -14,9 +14,14 @@ $(UV):
 	$(PYTHON) -m venv .tools
 	.tools/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
-# Runtime packages only (no test tools) for the demo; --inexact keeps dev tools if present.
+# Runtime packages only (no test tools) for the demo; where the test tools are already
+# installed, sync them too, because `--no-dev` would remove them.
 $(VENV)/.runtime-installed: $(UV) uv.lock pyproject.toml
-	$(UV) sync --frozen --no-dev --inexact --python "$(PYTHON)" --quiet
+	if [ -f $(VENV)/.dev-installed ]; then \
+	  $(UV) sync --frozen --python "$(PYTHON)" --quiet && touch $(VENV)/.dev-installed; \
+	else \
+	  $(UV) sync --frozen --no-dev --inexact --python "$(PYTHON)" --quiet; \
+	fi
 	touch $@
 
 $(VENV)/.dev-installed: $(UV) uv.lock pyproject.toml

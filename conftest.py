@@ -7,11 +7,20 @@ __all__ = ["Cast", "cast", "places", "places_loaded"]
 
 
 def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def]
-    """Tests marked `slow` (minutes each) run only when asked for by name, e.g.
-    `pytest -m slow`; every other run leaves them out (reported as deselected)."""
-    if "slow" in (config.getoption("markexpr") or ""):
-        return
-    slow = [item for item in items if item.get_closest_marker("slow")]
-    if slow:
-        config.hook.pytest_deselected(items=slow)
-        items[:] = [item for item in items if not item.get_closest_marker("slow")]
+    """Leave out (reported as deselected, never skipped): tests marked `slow` (minutes
+    each) unless asked for by name, e.g. `pytest -m slow`; and tests marked `postgresql`
+    when the run is on SQLite."""
+    from django.db import connection
+
+    asked_for_slow = "slow" in (config.getoption("markexpr") or "")
+    on_sqlite = connection.vendor != "postgresql"
+
+    def left_out(item) -> bool:  # type: ignore[no-untyped-def]
+        if item.get_closest_marker("slow") and not asked_for_slow:
+            return True
+        return bool(item.get_closest_marker("postgresql") and on_sqlite)
+
+    dropped = [item for item in items if left_out(item)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if not left_out(item)]

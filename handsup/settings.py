@@ -245,6 +245,15 @@ if _mail_backend.endswith("smtp.EmailBackend"):
         "timeout": 30,
     }
 MAILERS = {"default": {"BACKEND": _mail_backend, "OPTIONS": _mail_options}}
+# `handsup demo` runs a local SMTP server and tells its worker the port: the outbox is
+# then delivered over real SMTP, and what arrives shows on the demo mail page.
+HANDSUP_DEMO_SMTP_PORT = int(os.environ.get("HANDSUP_DEMO_SMTP_PORT", "0"))
+if DEMO_MODE and not TESTING and HANDSUP_DEMO_SMTP_PORT:
+    MAILERS["outbox"] = {
+        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "OPTIONS": {"host": "127.0.0.1", "port": HANDSUP_DEMO_SMTP_PORT, "timeout": 10},
+    }
+    HANDSUP_DELIVERY_MAILER = "outbox"
 
 # --- Files ----------------------------------------------------------------------------
 # Public files (logos, published story images) have URLs; private files (imports,

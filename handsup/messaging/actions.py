@@ -153,6 +153,11 @@ def do_send_message(
             "campaign": counts.campaign.pk if counts.campaign else None,
         },
     )
+    if counts.sent:
+        # Start delivering at once rather than at the schedule's next tick.
+        from handsup.messaging.jobs import kick_delivery
+
+        transaction.on_commit(kick_delivery, using=using)
     return counts
 
 

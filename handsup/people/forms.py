@@ -408,6 +408,16 @@ class ContactForm(forms.ModelForm):
                 _("Asks during campaigns can't be fewer than your normal %(n)d a week.")
                 % {"n": normal},
             )
+        if normal is not None and campaign is not None:
+            # A person may ask for fewer than the movement's hard limits, never more.
+            from handsup.messaging.actions import check_personal_limits
+
+            problems = check_personal_limits(
+                asks_per_week_normal=normal, asks_per_week_campaign=campaign
+            )
+            for field, problem in problems.items():
+                if field not in self.errors:
+                    self.add_error(field, problem)
         if cleaned.get("contact_by_phone") and not cleaned.get("phone", "").strip():
             self.add_error("phone", _("Enter a phone number, or untick “Phone or text me”."))
         if cleaned.get("contact_by_post") and not cleaned.get("postal_address", "").strip():

@@ -250,6 +250,15 @@ MATRIX: dict[str, Expect] = {
     "imports/<str:public_id>/rejected-rows.csv": Expect(
         IMPORTERS_A, path=_import_job_a("rejected-rows.csv", ran=True)
     ),
+    # Messaging: each volunteer's own ledger; group A's organisers write its updates,
+    # its admins (and platform admins) declare its campaign periods.
+    "me/messages/": Expect(ENROLLED, why="one's own contact ledger"),
+    "groups/manage/<str:public_id>/updates/": Expect(ORGANISE_A, path=_manage_a("updates/")),
+    "groups/manage/<str:public_id>/updates/new/": Expect(
+        ORGANISE_A, path=_manage_a("updates/new/")
+    ),
+    "groups/manage/<str:public_id>/campaigns/": Expect(ADMINISTER_A, path=_manage_a("campaigns/")),
+    "platform/campaigns/": Expect(frozenset({"platform_admin"})),
     # One-click unsubscribe: the signed token is the authority, so no login is needed.
     "unsubscribe/<str:token>/": Expect(
         PUBLIC,

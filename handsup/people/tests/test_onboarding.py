@@ -357,6 +357,19 @@ def test_quiet_hours_covering_the_whole_day_are_refused(started):
     assert not ConsentEvent.objects.filter(user=person.user).exists()
 
 
+def test_limits_above_the_movements_are_refused(started):
+    client, person = started
+    response = client.post(
+        "/hand-up/contact/",
+        {**CONTACT, "asks_per_week_normal": "5", "asks_per_week_campaign": "14"},
+    )
+    assert response.status_code == 400
+    page = html.unescape(response.content.decode())
+    assert "The movement sends at most 3 asks a week: choose 3 or fewer." in page
+    assert "During campaigns the movement sends at most 7 asks a week" in page
+    assert Profile.objects.get(person=person).asks_per_week_normal == 1
+
+
 def test_unknown_time_zone_is_refused(started):
     client, _ = started
     response = client.post("/hand-up/contact/", {**CONTACT, "time_zone": "Mars/Olympus"})

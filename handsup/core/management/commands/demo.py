@@ -37,12 +37,21 @@ class Command(BaseCommand):
         address = f"{options['host']}:{options['port']}"
         self.stdout.write(self.style.SUCCESS(f"Serving Hands Up on http://{address}/"))
         self.stdout.write(f"Demo mail: http://{address}/demo/sent-mail/  (Ctrl+C stops)")
-        worker = subprocess.Popen([sys.executable, "-m", "handsup.cli", "worker"])
+        # Group mail goes over real SMTP to a local server in this process, which keeps
+        # what arrives for the demo mail page; the worker delivers the outbox to it.
+        from handsup.messaging.smtp_sink import DemoMailHandler, start_sink
+
+        sink, _handler = start_sink(DemoMailHandler())
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "handsup.cli", "worker"],
+            env={**os.environ, "HANDSUP_DEMO_SMTP_PORT": str(sink.port)},
+        )
         try:
             call_command("runserver", address, use_reloader=False, skip_checks=True)
         finally:
             worker.terminate()
             worker.wait(timeout=10)
+            sink.stop()
 
 
 def demo_preparation_steps() -> list[Any]:
