@@ -51,7 +51,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from handsup.accounts.models import User
-from handsup.messaging.models import Message, OutboxItem
+from handsup.messaging.models import Kind, Message, OutboxItem, Unsubscribe
 from handsup.messaging.rendering import PreparedEmail, build_email
 from handsup.messaging.unsubscribe import (
     ONE_CLICK_BODY,
@@ -204,11 +204,12 @@ class DeliveryReport:
     retrying: int = 0
     dead: int = 0
     released: int = 0  # handed back unsent, no attempt counted (the lease ran short)
+    cancelled: int = 0  # unsubscribed while the row waited: never sent
     batches: int = 0
     seconds: float = 0.0
 
     def add(self, other: DeliveryReport) -> None:
-        for name in ("claimed", "sent", "retrying", "dead", "released", "batches"):
+        for name in ("claimed", "sent", "retrying", "dead", "released", "cancelled", "batches"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.seconds += other.seconds
 
@@ -227,9 +228,16 @@ class _Outcomes:
     retry: list[tuple[ClaimedItem, str]] = field(default_factory=list)
     dead: list[tuple[ClaimedItem, str]] = field(default_factory=list)
     release: list[ClaimedItem] = field(default_factory=list)
+    cancelled: list[ClaimedItem] = field(default_factory=list)
 
     def __len__(self) -> int:
-        return len(self.sent) + len(self.retry) + len(self.dead) + len(self.release)
+        return (
+            len(self.sent)
+            + len(self.retry)
+            + len(self.dead)
+            + len(self.release)
+            + len(self.cancelled)
+        )
 
 
 class EmailCache:
@@ -412,6 +420,7 @@ def deliver_batch(
         .filter(pk__in={item.user_id for item in claim.items})
         .only("id", "public_id")
     }
+    stopped = _unsubscribed_since(claim.items, emails, using=using)
     own_mailer = mailer is None
     mailer = mailer or mailers[mailer_alias()]
     # Stop sending while there's still time to mark what was sent before the lease
@@ -436,6 +445,9 @@ def deliver_batch(
                 outcomes.dead.append((item, "The message or the person no longer exists."))
                 continue
             message, prepared = loaded
+            if (item.user_id, item.message_id) in stopped:
+                outcomes.cancelled.append(item)
+                continue
             if not connected:
                 try:
                     mailer.open()
@@ -487,6 +499,43 @@ def deliver_batch(
             _reset(mailer)
     report.seconds = clock.monotonic() - started
     return report
+
+
+def _unsubscribed_since(
+    items: Sequence[ClaimedItem], emails: EmailCache, *, using: str
+) -> set[tuple[int, int]]:
+    """(user, message) pairs whose person has since stopped that message's mail: pacing
+    checked unsubscribes when it decided, but a row held overnight waits for hours."""
+    wanted: dict[int, Message] = {}
+    for item in items:
+        loaded = emails.get(item.message_id)
+        if loaded is not None and loaded[0].kind != Kind.SERVICE:
+            wanted[item.message_id] = loaded[0]
+    if not wanted:
+        return set()
+    user_ids = {item.user_id for item in items if item.message_id in wanted}
+    stops = list(
+        Unsubscribe.objects.using(using)
+        .filter(user_id__in=user_ids)
+        .values_list("user_id", "scope", "group_id", "kind")
+    )
+    if not stops:
+        return set()
+    stopped: set[tuple[int, int]] = set()
+    for item in items:
+        message = wanted.get(item.message_id)
+        if message is None:
+            continue
+        for user_id, scope, group_id, kind in stops:
+            if user_id != item.user_id:
+                continue
+            if (
+                scope == Unsubscribe.Scope.EVERYTHING
+                or (scope == Unsubscribe.Scope.GROUP and group_id == message.group_id)
+                or (scope == Unsubscribe.Scope.KIND and kind == message.kind)
+            ):
+                stopped.add((item.user_id, item.message_id))
+    return stopped
 
 
 def _reset(mailer: BaseEmailBackend) -> bool:
@@ -548,6 +597,14 @@ def _write_back(outcomes: _Outcomes, claim: Claim, *, using: str, into: Delivery
             )
             failed[message_id] += count
             into.dead += count
+        if outcomes.cancelled:
+            into.cancelled += _fenced(
+                claim, [item.id for item in outcomes.cancelled], using=using
+            ).update(
+                status=Status.CANCELLED,
+                lease_until=None,
+                last_error="Unsubscribed before delivery: not sent.",
+            )
         if outcomes.release:
             # Handed back untried: the attempt counted at claim time is given back.
             into.released += _fenced(

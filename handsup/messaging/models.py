@@ -204,6 +204,8 @@ class OutboxItem(models.Model):
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed, will retry")
         DEAD = "dead", _("Failed, gave up")
+        # The person unsubscribed while it waited (e.g. held overnight): never sent.
+        CANCELLED = "cancelled", _("Not sent: unsubscribed before delivery")
 
     message = models.ForeignKey(
         Message,

@@ -532,3 +532,33 @@ def test_the_demo_sink_keeps_what_arrives_for_the_sent_mail_page(settings):
     assert (mail.to, mail.subject) == (user.email, "Leafleting on Saturday")
     assert "Meet at 10am by the library." in mail.body
     assert "[List-Unsubscribe: <" in mail.body
+
+
+def test_someone_who_unsubscribes_while_their_mail_waits_never_gets_it(sink):
+    group = make_group("Overnight")
+    message = make_message(group)
+    stays, leaves, stops_all = make_person(), make_person(), make_person()
+    queue(message, [stays, leaves, stops_all])
+    # Overnight, after pacing decided: one stops this group's mail, one stops everything.
+    Unsubscribe.objects.create(user=leaves, scope=Unsubscribe.Scope.GROUP, group=group)
+    Unsubscribe.objects.create(user=stops_all, scope=Unsubscribe.Scope.EVERYTHING)
+    # Stopping another group's mail changes nothing for this one.
+    Unsubscribe.objects.create(
+        user=stays, scope=Unsubscribe.Scope.GROUP, group=make_group("Elsewhere")
+    )
+    report = deliver_due(worker_id="w", time_budget=10)
+    assert (report.sent, report.cancelled) == (1, 2)
+    assert [set(mail.rcpt_tos) for mail in sink.received] == [{stays.email}]
+    statuses = dict(OutboxItem.objects.values_list("user_id", "status"))
+    assert statuses == {stays.pk: "sent", leaves.pk: "cancelled", stops_all.pk: "cancelled"}
+    message.refresh_from_db()
+    assert (message.delivered_count, message.failed_count) == (1, 0)
+
+
+def test_service_mail_still_arrives_after_stopping_everything(sink):
+    message = make_message(None, kind=Kind.SERVICE)
+    person = make_person()
+    queue(message, [person])
+    Unsubscribe.objects.create(user=person, scope=Unsubscribe.Scope.EVERYTHING)
+    report = deliver_due(worker_id="w", time_budget=10)
+    assert (report.sent, report.cancelled) == (1, 0)
