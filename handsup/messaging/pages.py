@@ -30,6 +30,7 @@ from handsup.groups.permissions import is_platform_admin
 from handsup.messaging import actions
 from handsup.messaging.models import (
     CampaignPeriod,
+    ContactLimits,
     Decision,
     Kind,
     LedgerEntry,
@@ -368,3 +369,41 @@ def _change_subscription(request: AuthenticatedRequest) -> HttpResponse:
     actions.do_unsubscribe(user=user, scope=scope, group=group, kind=kind, via="web")
     messages.success(request, _("Done: you will not get those messages any more."))
     return redirect("messaging:mine")
+
+
+# --- The movement's hard limits -----------------------------------------------------------
+
+
+class ContactLimitsForm(forms.ModelForm[ContactLimits]):
+    class Meta:
+        model = ContactLimits
+        fields = [
+            "group_updates_per_day",
+            "group_updates_per_week_normal",
+            "group_updates_per_week_campaign",
+            "asks_per_day",
+            "asks_per_week_normal",
+            "asks_per_week_campaign",
+            "news_per_day",
+            "news_per_week_normal",
+            "news_per_week_campaign",
+        ]
+
+
+@login_required
+def contact_limits(request: AuthenticatedRequest) -> HttpResponse:
+    if not is_platform_admin(request.user):
+        raise Http404("No such page.")
+    form = ContactLimitsForm(request.POST or None, instance=ContactLimits.current())
+    if request.method == "POST" and form.is_valid():
+        actions.do_set_contact_limits(
+            actor=request.user, **{name: form.cleaned_data[name] for name in form.fields}
+        )
+        messages.success(request, _("Contact limits saved."))
+        return redirect("messaging:contact_limits")
+    return render(
+        request,
+        "messaging/contact_limits.html",
+        {"form": form},
+        status=400 if form.is_bound else 200,
+    )

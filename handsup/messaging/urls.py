@@ -10,4 +10,5 @@ urlpatterns = [
     path("groups/manage/<str:public_id>/updates/new/", pages.compose, name="compose"),
     path("groups/manage/<str:public_id>/campaigns/", pages.group_campaigns, name="campaigns"),
     path("platform/campaigns/", pages.movement_campaigns, name="movement_campaigns"),
+    path("platform/contact-limits/", pages.contact_limits, name="contact_limits"),
 ]

@@ -137,3 +137,22 @@ def test_unsubscribing_from_the_ledger_page_and_back(cast: Cast) -> None:
     assert Unsubscribe.objects.filter(user=cast.users["volunteer"]).count() == 1
     client.post("/me/messages/", {"resubscribe": str(stop.pk)})
     assert not Unsubscribe.objects.filter(user=cast.users["volunteer"]).exists()
+
+
+def test_platform_admin_changes_the_contact_limits_within_reason(cast: Cast) -> None:
+    from handsup.messaging.models import ContactLimits
+
+    client = cast.client_for("platform_admin")
+    page = client.get("/platform/contact-limits/")
+    assert page.status_code == 200
+    current = {
+        name: getattr(ContactLimits.current(), name)
+        for name in page.context["form"].fields  # type: ignore[index]
+    }
+    response = client.post("/platform/contact-limits/", {**current, "asks_per_week_normal": "2"})
+    assert response.status_code == 302
+    assert ContactLimits.current().asks_per_week_normal == 2
+    response = client.post("/platform/contact-limits/", {**current, "asks_per_day": "-1"})
+    assert response.status_code == 400
+    assert ContactLimits.current().asks_per_day == current["asks_per_day"]
+    assert cast.client_for("admin_a").get("/platform/contact-limits/").status_code == 404
