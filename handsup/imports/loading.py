@@ -98,10 +98,32 @@ class Staging:
 
     def create(self) -> None:
         columns = ", ".join(f"{name} {kind}" for name, kind in _COLUMNS)
-        extra = "outcome TEXT NOT NULL DEFAULT 'new', first_row INTEGER NULL, "
-        extra += "user_id BIGINT NULL, new_user_id BIGINT NULL, new_person_id BIGINT NULL"
+        extra = "outcome TEXT NOT NULL DEFAULT 'new', first_row INTEGER NULL, user_id BIGINT NULL"
+        if self.postgresql:
+            # Ids for the rows that turn out new, taken from the tables' own sequences
+            # as each row is copied in (in C, by COPY), so saving needs no pass to find
+            # them. Rows that turn out not to be new leave gaps, as sequences do anyway.
+            user_seq, person_seq = self._sequence(User), self._sequence(Person)
+            extra += (
+                f", new_user_id BIGINT NOT NULL DEFAULT nextval('{user_seq}'::regclass)"
+                f", new_person_id BIGINT NOT NULL DEFAULT nextval('{person_seq}'::regclass)"
+            )
+        else:
+            extra += ", new_user_id BIGINT NULL, new_person_id BIGINT NULL"
         self._run(f"DROP TABLE IF EXISTS {self.name}")
         self._run(f"CREATE TEMPORARY TABLE {self.name} ({columns}, {extra})")
+
+    def _sequence(self, model: type[models.Model]) -> str:
+        """PostgreSQL: the qualified name of the sequence behind `model`'s primary key."""
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_get_serial_sequence(%s, %s)",
+                [_table(model), str(model._meta.pk.column) if model._meta.pk else "id"],
+            )
+            name = cursor.fetchone()[0]
+        if not name or "'" in name:
+            raise RuntimeError(f"No usable id sequence for {model.__name__}.")
+        return str(name)
 
     def add(self, rows: Sequence[CleanRow]) -> None:
         if not rows:
@@ -110,17 +132,9 @@ class Staging:
         names = ", ".join(_STAGED)
         with self.connection.cursor() as cursor:
             if self.postgresql:
-                # Ids for the rows that turn out new, taken from the tables' sequences
-                # now, so saving needs no pass to find them. Rows that turn out not to
-                # be new leave gaps, which sequences have anyway.
-                user_ids = reserve_ids(User, len(values), using=self.connection.alias)
-                person_ids = reserve_ids(Person, len(values), using=self.connection.alias)
-                names += ", new_user_id, new_person_id"
                 with cursor.copy(f"COPY {self.name} ({names}) FROM STDIN") as copy:
-                    for row, user_id, person_id in zip(
-                        values, user_ids.tolist(), person_ids.tolist(), strict=True
-                    ):
-                        copy.write_row((*row, user_id, person_id))
+                    for row in values:
+                        copy.write_row(row)
             else:
                 marks = ", ".join(["%s"] * len(_STAGED))
                 cursor.executemany(
@@ -133,7 +147,9 @@ class Staging:
         index = self.connection.ops.quote_name(f"{self.name.strip(chr(34))}_email")
         self._run(f"CREATE INDEX {index} ON {self.name} (email, row_no)")
         if self.postgresql:
-            self._run(f"ANALYZE {self.name}")
+            # Only the columns the classifying statements join and filter on: the
+            # statistics of the others would cost as much and be used by nothing.
+            self._run(f"ANALYZE {self.name} (email, outcome, user_id)")
 
     def drop(self) -> None:
         self._run(f"DROP TABLE IF EXISTS {self.name}")
@@ -185,7 +201,7 @@ class Staging:
         if self.postgresql:
             # The planner must know how many rows are new and how many updates, or it
             # may plan the writes below for one row and loop over a whole table.
-            self._run(f"ANALYZE {s}")
+            self._run(f"ANALYZE {s} (outcome, user_id)")
 
     def refresh_statistics(self) -> None:
         """PostgreSQL: ANALYZE the tables a large import has just grown, outside its
@@ -193,8 +209,14 @@ class Staging:
         first import would otherwise be planned for the tables as they were."""
         if not self.postgresql:
             return
-        tables = [User, Person, Profile, Membership, ImportedPerson, ConsentEvent]
-        self._run(f"ANALYZE {', '.join(_table(model) for model in tables)}")
+        # Only the columns an import's statements join and filter on (the rest cost as
+        # much to sample and sort): a column list leaves the table due for autovacuum's
+        # own full ANALYZE, which brings the other columns up to date in its own time.
+        columns = ", ".join(
+            f"{_table(model)} ({', '.join(_column(model, name) for name in names)})"
+            for model, names in _STATISTICS_FOR_IMPORTS
+        )
+        self._run(f"ANALYZE {columns}")
 
     def counts(self) -> dict[str, int]:
         with self.connection.cursor() as cursor:
@@ -438,6 +460,20 @@ class Staging:
     def _run(self, sql: str, params: Sequence[Any] = ()) -> None:
         with self.connection.cursor() as cursor:
             cursor.execute(sql, list(params))
+
+
+_STATISTICS_FOR_IMPORTS: tuple[tuple[type[models.Model], tuple[str, ...]], ...] = (
+    (User, ("email", "password")),
+    (Person, ("user", "email")),
+    (Profile, ("person",)),
+    (Membership, ("user", "group")),
+    (ImportedPerson, ("user", "group")),
+    (ConsentEvent, ("user", "purpose", "group", "channel")),
+)
+
+
+def _column(model: type[models.Model], name: str) -> str:
+    return f'"{model._meta.get_field(name).column}"'  # type: ignore[union-attr]
 
 
 def _table(model: type[models.Model]) -> str:
