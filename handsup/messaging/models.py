@@ -144,7 +144,7 @@ class LedgerEntry(models.Model):
         Message,
         on_delete=models.CASCADE,
         related_name="ledger",
-        db_index=False,  # the (message, user) unique constraint serves it
+        db_index=False,  # a BRIN index on PostgreSQL (migration 0004), none on SQLite
         db_constraint=False,
     )
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -169,8 +169,10 @@ class LedgerEntry(models.Model):
     class Meta:
         verbose_name = _("contact ledger entry")
         verbose_name_plural = _("contact ledger")
+        # One row per (message, user) is pacing's doing (it decides for each account of
+        # the audience once, and `do_send_message` refuses a message already sent), not
+        # a unique index's: that index cost every send half a million entries.
         constraints = [
-            models.UniqueConstraint(fields=["message", "user"], name="ledger_once_per_message"),
             models.CheckConstraint(
                 condition=Q(decision="held", release_at__isnull=False)
                 | (~Q(decision="held") & Q(release_at__isnull=True)),
@@ -193,9 +195,11 @@ class LedgerEntry(models.Model):
 class OutboxItem(models.Model):
     """One email to deliver. The delivery worker owns every state after `queued`.
 
-    The pair (message, user) is unique: it is the per-recipient idempotency key, and
-    `idempotency_key` spells it for the Message-ID header, so a worker that crashes after
-    the SMTP server accepted a message can't send it again under another id.
+    The pair (message, user) is the per-recipient idempotency key, and `idempotency_key`
+    spells it for the Message-ID header, so a worker that crashes after the SMTP server
+    accepted a message can't send it again under another id. Pacing writes one row per
+    pair (and `do_send_message` refuses a message already sent); no unique index checks
+    it again, which would cost every send half a million index entries.
     """
 
     class Status(models.TextChoices):
@@ -211,7 +215,7 @@ class OutboxItem(models.Model):
         Message,
         on_delete=models.CASCADE,
         related_name="outbox",
-        db_index=False,  # the (message, user) unique constraint serves it
+        db_index=False,  # a BRIN index on PostgreSQL (migration 0004), none on SQLite
         db_constraint=False,
     )
     # Unindexed by user alone: the outbox is a queue, kept short by the worker; erasure's
@@ -237,9 +241,6 @@ class OutboxItem(models.Model):
 
     class Meta:
         verbose_name = _("outbox item")
-        constraints = [
-            models.UniqueConstraint(fields=["message", "user"], name="outbox_once_per_recipient"),
-        ]
         indexes = [
             # "Claim due rows": status and due time, oldest first.
             models.Index(fields=["status", "due_at"], name="outbox_claim_idx"),

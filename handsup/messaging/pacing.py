@@ -21,8 +21,10 @@ Service mail ignores budgets, quiet hours, consent and unsubscribes: it still ne
 address. Only `sent` and `held` rows count against a budget, from the moment they were
 decided (`LedgerEntry.at`), and "a day" is the rolling 24 hours before the decision.
 
-Everything is set-based: one `INSERT … SELECT` writes the ledger rows, a second writes
-the outbox rows for those sent or held, a `GROUP BY` reads back the counts. Nothing is
+Everything is set-based: the decision is worked out once (a materialised CTE on
+PostgreSQL, one statement with both inserts; a temporary table on SQLite), the ledger
+rows and the outbox rows for those sent or held are inserted from it, and a `GROUP BY`
+reads back the counts. Nothing is
 fetched per person into Python; only the distinct (time zone, quiet hours) combinations
 of the audience are, to work out with `zoneinfo` which are quiet now and when each ends
 (exactly, across DST changes). `preview` runs the same decision query and only counts.
@@ -314,6 +316,7 @@ def pace(
         )
     rules = rules_for(message, now=now, using=using)
     _take_pacing_lock(connection)
+    _commit_without_waiting_for_the_disk(connection)
     with _tuned_for_a_large_batch(connection):
         statement = _DecisionQuery(connection, rules, audience, now=now, using=using).statement()
         at = connection.ops.adapt_datetimefield_value(now)
@@ -360,7 +363,7 @@ def _write_postgresql(
         f"to_ledger AS (INSERT INTO {ledger} ({LEDGER_COLUMNS}) "
         f"{_ledger_select('decided', IN_USER_ORDER)}), "
         f"to_outbox AS (INSERT INTO {outbox} ({OUTBOX_COLUMNS}) "
-        f"{_outbox_select('decided', IN_USER_ORDER)}) "
+        f"{_outbox_select('decided')}) "
         f"SELECT decision, reason, COUNT(*) FROM decided GROUP BY decision, reason"
     )
     params = [*statement.cte_params, *statement.select_params, *ledger_fixed, *outbox_fixed]
@@ -437,6 +440,19 @@ def _tuned_for_a_large_batch(connection: BaseDatabaseWrapper) -> Iterator[None]:
     finally:
         with connection.cursor() as cursor:
             cursor.execute(f"PRAGMA cache_size = {previous_cache}")
+
+
+def _commit_without_waiting_for_the_disk(connection: BaseDatabaseWrapper) -> None:
+    """PostgreSQL: the transaction that paces commits without waiting for its WAL to
+    reach the disk (`synchronous_commit = off`, for this transaction only).
+
+    A crash in the next fraction of a second can lose the whole send — decisions,
+    outbox, counts and audit row together, as if "send" had not been pressed — but never
+    part of it, and nothing was delivered from it yet: the outbox rows went with it.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit = off")
 
 
 def _take_pacing_lock(connection: BaseDatabaseWrapper) -> None:
@@ -578,12 +594,13 @@ class _DecisionQuery:
         # SQLite joins by nested loops: probing the (user, at) index for each person of
         # the audience beats reading the whole window. PostgreSQL hash-joins the window.
         restrict = "" if self.postgresql else "AND l.user_id IN (SELECT user_id FROM audience) "
+        having, having_params = self._over_budget_only()
         sql = (
             f"SELECT l.user_id, {windows}, "  # noqa: S608
             f"SUM(CASE WHEN l.group_id = %s AND l.at > %s THEN 1 ELSE 0 END) AS n_group_7d "
             f"FROM {_table(LedgerEntry)} l "
             f"WHERE l.kind = %s AND l.decision IN (%s, %s) AND l.at > %s AND l.at <= %s "
-            f"{restrict}GROUP BY l.user_id"
+            f"{restrict}GROUP BY l.user_id{having}"
         )
         params = [
             *window_params,
@@ -594,8 +611,41 @@ class _DecisionQuery:
             Decision.HELD,
             self._dt(self.now - longest),
             self._dt(self.now),
+            *having_params,
         ]
         return sql, params
+
+    def _over_budget_only(self) -> tuple[str, list[Any]]:
+        """A HAVING that keeps only the people some budget stops, when the limits are the
+        same for everyone (group updates, news).
+
+        Someone left out is joined as having no rows, and `COALESCE(n, 0) >= limit` then
+        gives what `n >= limit` gave them: false, as `n < limit` for every limit, and
+        every limit is at least 1 here. The join that follows is then over the few who
+        are over budget rather than over everyone who had mail this week.
+        """
+        rules = self.rules
+        limits = {
+            "n_1d": rules.per_day,
+            "n_7d": rules.per_week,
+            "n_group_7d": rules.group_per_week,
+        }
+        if rules.person_week_column or rules.kind == Kind.DIGEST:
+            return "", []
+        present = {column: limit for column, limit in limits.items() if limit is not None}
+        if not present or min(present.values()) < 1:
+            return "", []
+        windows = {"n_1d": (1, None), "n_7d": (7, None), "n_group_7d": (7, rules.group_id)}
+        conditions: list[str] = []
+        params: list[Any] = []
+        for column, limit in present.items():
+            days, group_id = windows[column]
+            group_test = "l.group_id = %s AND " if group_id is not None else ""
+            conditions.append(f"SUM(CASE WHEN {group_test}l.at > %s THEN 1 ELSE 0 END) >= %s")
+            if group_id is not None:
+                params.append(group_id)
+            params += [self._dt(self.now - timedelta(days=days)), limit]
+        return f" HAVING {' OR '.join(conditions)}", params
 
     def _group_email_purpose(self) -> int | None:
         return (

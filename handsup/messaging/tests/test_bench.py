@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import io
+import json
+
 import pytest
+from django.core.management import CommandError, call_command
 
 from handsup.accounts.models import User
 from handsup.messaging.bench import BENCH_DOMAIN, bench_messaging
@@ -27,3 +31,31 @@ def test_bench_messaging_reports_ours_and_the_baseline_and_cleans_up():
     assert not User.objects.filter(email__endswith=BENCH_DOMAIN).exists()
     assert not (Message.objects.exists() or LedgerEntry.objects.exists())
     assert not OutboxItem.objects.exists()
+
+
+def test_the_bench_command_prints_a_table_and_json():
+    out = io.StringIO()
+    call_command(
+        "bench", "messaging", "--recipients", "300", "--baseline-recipients", "30", stdout=out
+    )
+    table = out.getvalue()
+    assert "pacing + ledger + outbox, set-based (ours)" in table
+    assert "per-row loop (measured on 30 recipients, scaled to 300)" in table
+    assert "Target (Q1)" in table and "cores" in table
+
+    out = io.StringIO()
+    call_command("bench", "messaging", "--recipients", "300", "--json", stdout=out)
+    report = json.loads(out.getvalue())
+    assert report["benchmark"] == "messaging" and report["figure"] == "Q1"
+    ours, baseline = report["results"]
+    assert (ours["baseline"], baseline["baseline"]) == (False, True)
+    assert ours["recipients"] == ours["rows"] == 300 and ours["seconds"] > 0
+    assert ours["database"] == report["machine"]["database"]
+    assert sum(ours["decisions"].values()) == 300
+    assert baseline["measured_recipients"] == 300 and not baseline["scaled"]
+    assert not User.objects.filter(email__endswith=BENCH_DOMAIN).exists()
+
+
+def test_the_bench_command_refuses_no_recipients():
+    with pytest.raises(CommandError, match="at least 1"):
+        call_command("bench", "messaging", "--recipients", "0")

@@ -46,8 +46,34 @@ def run_import(options: dict[str, Any]) -> dict[str, Any]:
     return report.as_json()
 
 
+def add_messaging_arguments(parser: CommandParser) -> None:
+    parser.add_argument(
+        "--recipients", type=int, default=500_000, help="Members the update goes to (500000)."
+    )
+    parser.add_argument(
+        "--baseline-recipients",
+        type=int,
+        default=None,
+        help="Recipients for the per-row loop baseline (default: 5000 or --recipients if "
+        "fewer); its time is also scaled to --recipients, and labelled so.",
+    )
+
+
+def run_messaging(options: dict[str, Any]) -> dict[str, Any]:
+    from handsup.messaging.bench import messaging_report
+
+    if options["recipients"] < 1:
+        raise CommandError("--recipients must be at least 1.")
+    return messaging_report(options["recipients"], options["baseline_recipients"])
+
+
 BENCHMARKS: dict[str, tuple[str, Callable[[CommandParser], None], Runner]] = {
     "import": ("I1: import a CSV of volunteers", add_import_arguments, run_import),
+    "messaging": (
+        "Q1: pace and queue one group update to N people",
+        add_messaging_arguments,
+        run_messaging,
+    ),
 }
 
 
