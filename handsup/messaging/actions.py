@@ -314,3 +314,39 @@ def do_resubscribe(*, user: User, unsubscribe: Unsubscribe) -> None:
         details={"scope": unsubscribe.scope, "kind": unsubscribe.kind},
     )
     unsubscribe.delete()
+
+
+# --- Dead letters -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def do_retry_dead_letters(*, actor: User, message: Message) -> int:
+    """Give a message's given-up rows another full set of attempts, from now.
+
+    Returns how many were queued again; the message's failed count drops by as many.
+    """
+    from django.db.models import F
+    from django.utils import timezone
+
+    from handsup.messaging.models import OutboxItem
+
+    retried = OutboxItem.objects.filter(message=message, status=OutboxItem.Status.DEAD).update(
+        status=OutboxItem.Status.QUEUED,
+        attempts=0,
+        due_at=timezone.now(),
+        lease_until=None,
+        last_error="",
+    )
+    if retried:
+        Message.objects.filter(pk=message.pk).update(failed_count=F("failed_count") - retried)
+        record_audit(
+            actor=actor,
+            action="messaging.dead_letters_retried",
+            obj=message,
+            group=message.group,
+            details={"rows": retried},
+        )
+        from handsup.messaging.jobs import kick_delivery
+
+        transaction.on_commit(kick_delivery)
+    return retried

@@ -7,6 +7,7 @@ from `pacing` alone. The composer shows `pacing.preview` before anything is writ
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,7 +17,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -35,6 +36,7 @@ from handsup.messaging.models import (
     Kind,
     LedgerEntry,
     Message,
+    OutboxItem,
     Reason,
     Unsubscribe,
 )
@@ -43,6 +45,7 @@ from handsup.messaging.rendering import markdown_problems, markdown_to_html, mar
 from handsup.people.models import Profile, Skill
 
 LEDGER_ROWS = 100
+EMAIL_ADDRESS = re.compile(r"[^\s<>\"']+@[^\s<>\"']+")
 HISTORY_ROWS = 50
 
 
@@ -407,3 +410,44 @@ def contact_limits(request: AuthenticatedRequest) -> HttpResponse:
         {"form": form},
         status=400 if form.is_bound else 200,
     )
+
+
+# --- Dead letters (platform admins) -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeadLetters:
+    message: Message
+    count: int
+    reasons: list[tuple[str, int]]
+
+
+@login_required
+def dead_letters(request: AuthenticatedRequest) -> HttpResponse:
+    """Messages some of whose mail was given up on, with why; nobody is named here."""
+    if not is_platform_admin(request.user):
+        raise Http404("No such page.")
+    if request.method == "POST":
+        message = Message.objects.filter(public_id=request.POST.get("message", "")).first()
+        if message is None:
+            raise Http404("No such message.")
+        retried = actions.do_retry_dead_letters(actor=request.user, message=message)
+        messages.success(request, _("%(n)d emails will be tried again from now.") % {"n": retried})
+        return redirect("messaging:dead_letters")
+    rows = (
+        OutboxItem.objects.filter(status=OutboxItem.Status.DEAD)
+        .values("message_id", "last_error")
+        .annotate(count=Count("id"))
+        .order_by("message_id", "-count")
+    )
+    by_message: dict[int, list[tuple[str, int]]] = {}
+    for row in rows:
+        # Mail servers often quote the address they refused: nobody is named here.
+        reason = EMAIL_ADDRESS.sub(_("[an address]"), row["last_error"])
+        by_message.setdefault(row["message_id"], []).append((reason, row["count"]))
+    found = Message.objects.filter(pk__in=by_message).select_related("group").order_by("-sent_at")
+    letters = [
+        DeadLetters(message=m, count=sum(n for _r, n in by_message[m.pk]), reasons=by_message[m.pk])
+        for m in found[:100]
+    ]
+    return render(request, "messaging/dead_letters.html", {"letters": letters})

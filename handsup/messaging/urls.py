@@ -11,4 +11,5 @@ urlpatterns = [
     path("groups/manage/<str:public_id>/campaigns/", pages.group_campaigns, name="campaigns"),
     path("platform/campaigns/", pages.movement_campaigns, name="movement_campaigns"),
     path("platform/contact-limits/", pages.contact_limits, name="contact_limits"),
+    path("platform/dead-letters/", pages.dead_letters, name="dead_letters"),
 ]

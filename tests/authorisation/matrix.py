@@ -260,6 +260,7 @@ MATRIX: dict[str, Expect] = {
     "groups/manage/<str:public_id>/campaigns/": Expect(ADMINISTER_A, path=_manage_a("campaigns/")),
     "platform/campaigns/": Expect(frozenset({"platform_admin"})),
     "platform/contact-limits/": Expect(frozenset({"platform_admin"})),
+    "platform/dead-letters/": Expect(frozenset({"platform_admin"})),
     # One-click unsubscribe: the signed token is the authority, so no login is needed.
     "unsubscribe/<str:token>/": Expect(
         PUBLIC,

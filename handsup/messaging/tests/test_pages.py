@@ -156,3 +156,39 @@ def test_platform_admin_changes_the_contact_limits_within_reason(cast: Cast) -> 
     assert response.status_code == 400
     assert ContactLimits.current().asks_per_day == current["asks_per_day"]
     assert cast.client_for("admin_a").get("/platform/contact-limits/").status_code == 404
+
+
+def test_dead_letters_are_shown_without_names_and_can_be_retried(cast: Cast) -> None:
+    from django.utils import timezone
+
+    from handsup.messaging.actions import do_create_message
+    from handsup.messaging.models import Kind, OutboxItem
+
+    message = do_create_message(
+        author=cast.users["organiser_a"],
+        kind=Kind.GROUP_UPDATE,
+        group=cast.groups["group_a"],
+        subject="Bounced update",
+    )
+    vera = cast.users["volunteer"]
+    OutboxItem.objects.create(
+        message=message,
+        user=vera,
+        address=vera.email,
+        status=OutboxItem.Status.DEAD,
+        due_at=timezone.now(),
+        attempts=5,
+        last_error=f"Refused: 550 5.1.1 <{vera.email}>: no such mailbox",
+    )
+    type(message).objects.filter(pk=message.pk).update(failed_count=1)
+    client = cast.client_for("platform_admin")
+    page = client.get("/platform/dead-letters/").content.decode()
+    assert "Bounced update" in page and "no such mailbox" in page
+    assert vera.email not in page
+    response = client.post("/platform/dead-letters/", {"message": message.public_id})
+    assert response.status_code == 302
+    row = OutboxItem.objects.get(message=message)
+    assert (row.status, row.attempts, row.last_error) == ("queued", 0, "")
+    message.refresh_from_db()
+    assert message.failed_count == 0
+    assert cast.client_for("organiser_a").get("/platform/dead-letters/").status_code == 404
