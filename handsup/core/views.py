@@ -11,7 +11,7 @@ from handsup.accounts.models import User
 from handsup.core.http import AuthenticatedRequest
 from handsup.core.models import DemoMail
 from handsup.core.permissions import access_private_file
-from handsup.groups.models import Group, Membership, MovementRole
+from handsup.groups.models import Group, GroupInvitation, Membership, MovementRole
 from handsup.groups.permissions import is_platform_admin
 
 
@@ -29,7 +29,14 @@ def me(request: AuthenticatedRequest) -> HttpResponse:
         Membership.objects.filter(user=request.user).select_related("group").order_by("group__name")
     )
     roles = MovementRole.objects.filter(user=request.user).order_by("role")
-    return render(request, "core/me.html", {"memberships": memberships, "movement_roles": roles})
+    invitations = GroupInvitation.objects.filter(
+        user=request.user, answered_at__isnull=True
+    ).select_related("group")
+    return render(
+        request,
+        "core/me.html",
+        {"memberships": memberships, "movement_roles": roles, "invitations": invitations},
+    )
 
 
 @login_required

@@ -8,6 +8,7 @@ can show the reason; the actions assume valid input.
 from __future__ import annotations
 
 import calendar
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -20,6 +21,7 @@ from handsup.groups.models import (
     Departure,
     Group,
     GroupBlock,
+    GroupInvitation,
     JoinRequest,
     Membership,
     MovementLimits,
@@ -298,3 +300,61 @@ def do_update_movement_limits(*, actor: User, changes: dict[str, int]) -> Moveme
     limits.save()
     record_audit(actor=actor, action="movement.limits_changed", obj=limits, details=changes)
     return limits
+
+
+# --- Invitations to people who already have an account --------------------------------------
+
+
+def do_invite_existing(*, group: Group, user_ids: Iterable[int], invited_by: User | None) -> int:
+    """Invite these accounts to `group`, skipping members, people who blocked the group and
+    open invitations; return how many were invited. Runs inside the caller's transaction
+    (an import's): set-based, so a long list costs a few statements."""
+    wanted = set(user_ids)
+    if not wanted:
+        return 0
+    wanted -= set(
+        Membership.objects.filter(group=group, user_id__in=wanted).values_list("user_id", flat=True)
+    )
+    wanted -= set(
+        GroupBlock.objects.filter(group=group, user_id__in=wanted).values_list("user_id", flat=True)
+    )
+    wanted -= set(
+        GroupInvitation.objects.filter(
+            group=group, user_id__in=wanted, answered_at__isnull=True
+        ).values_list("user_id", flat=True)
+    )
+    GroupInvitation.objects.bulk_create(
+        [
+            GroupInvitation(group=group, user_id=user_id, invited_by=invited_by)
+            for user_id in wanted
+        ],
+        batch_size=2000,
+    )
+    if wanted:
+        record_audit(
+            actor=invited_by,
+            action="group.invited_existing_accounts",
+            group=group,
+            details={"invited": len(wanted)},
+        )
+    return len(wanted)
+
+
+@transaction.atomic
+def do_answer_invitation(*, user: User, invitation: GroupInvitation, accept: bool) -> None:
+    """Join the group that invited you (no approval needed: it asked), or say no thanks."""
+    invitation.answered_at = timezone.now()
+    invitation.accepted = accept
+    invitation.save(update_fields=["answered_at", "accepted"])
+    group = invitation.group
+    if accept and not Membership.objects.filter(user=user, group=group).exists():
+        membership = Membership.objects.create(user=user, group=group, role=Membership.Role.MEMBER)
+        Departure.objects.filter(user=user, group=group).delete()
+        record_audit(actor=user, action="group.joined_by_invitation", obj=membership, group=group)
+    else:
+        record_audit(
+            actor=user,
+            action="group.invitation_declined" if not accept else "group.invitation_accepted",
+            obj=invitation,
+            group=group,
+        )

@@ -96,6 +96,24 @@ personal(
     note="the decision stays in the other person's record; the admin's link is cleared",
 )
 
+not_personal("groups.GroupInvitation", "id", "group", why="personal only through user")
+for field, what in (
+    ("user", "groups that invited the person to join"),
+    ("public_id", "the opaque id of the invitation"),
+    ("created_at", "when the group invited them"),
+    ("answered_at", "when the person answered"),
+    ("accepted", "whether they joined"),
+):
+    personal("groups.GroupInvitation", field, what=what, export_section="groups", erasure="delete")
+personal(
+    "groups.GroupInvitation",
+    "invited_by",
+    what="which organiser's import made the invitation",
+    export_section="groups",
+    erasure="anonymise",
+    note="the invitation stays in the invited person's record; the organiser's link is cleared",
+)
+
 not_personal("groups.GroupBlock", "id", "group", why="personal only through user")
 for field, what in (("user", "groups the person has blocked"), ("created_at", "when")):
     personal(

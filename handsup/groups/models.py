@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from handsup.core.ids import PublicIdModel
@@ -184,6 +186,38 @@ class Departure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} left {self.group_id}"
+
+
+class GroupInvitation(PublicIdModel):
+    """A group asks someone who already has an account to join it.
+
+    Made when a group's imported list holds the address of an existing account: the
+    import never changes or reveals that account, so the person decides, on their own
+    page, whether to join. Answering closes the invitation.
+    """
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="invitations")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="group_invitations"
+    )
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    accepted = models.BooleanField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["group", "user"],
+                condition=Q(answered_at__isnull=True),
+                name="group_invitation_one_open",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"invitation to {self.user_id} from {self.group_id}"
 
 
 class JoinRequest(PublicIdModel):

@@ -28,6 +28,7 @@ urlpatterns = [
     path("manage/<str:public_id>/sub-groups/new/", views.request_subgroup, name="request_sub"),
     path("manage/<str:public_id>/archive/", views.archive, name="archive"),
     path("manage/<str:public_id>/figures/", views.figures, name="figures"),
+    path("invitations/<str:public_id>/", views.answer_invitation, name="answer_invitation"),
     path("<slug:slug>/", views.group_page, name="page"),
     path("<slug:slug>/join/", views.join, name="join"),
     path("<slug:slug>/leave/", views.leave, name="leave"),

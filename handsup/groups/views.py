@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -36,7 +36,7 @@ from handsup.groups.members import (
     member_profile,
     member_rows,
 )
-from handsup.groups.models import Group, GroupBlock, JoinRequest, Membership
+from handsup.groups.models import Group, GroupBlock, GroupInvitation, JoinRequest, Membership
 from handsup.groups.permissions import descendant_ids, group_policy
 from handsup.people.forms import LANGUAGES, SLOTS, availability_grid
 from handsup.places.geo import DistanceBand, Point, bounding_box, distance_km
@@ -493,3 +493,30 @@ def decide_group(request: AuthenticatedRequest, public_id: str) -> HttpResponse:
         % {"group": group.name},
     )
     return redirect(reverse("groups:approvals"))
+
+
+@login_required
+@require_POST
+def answer_invitation(request: AuthenticatedRequest, public_id: str) -> HttpResponse:
+    """Join a group that invited you, or say no thanks; only your own open invitations."""
+    invitation = (
+        GroupInvitation.objects.filter(
+            public_id=public_id, user=request.user, answered_at__isnull=True
+        )
+        .select_related("group")
+        .first()
+    )
+    if invitation is None:
+        raise Http404("No such invitation.")
+    accept = request.POST.get("decision") == "join"
+    actions.do_answer_invitation(user=request.user, invitation=invitation, accept=accept)
+    if accept:
+        messages.success(
+            request, _("You have joined %(group)s.") % {"group": invitation.group.name}
+        )
+    else:
+        messages.success(
+            request,
+            _("No thanks it is: %(group)s will not ask again.") % {"group": invitation.group.name},
+        )
+    return redirect("me")

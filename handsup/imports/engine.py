@@ -243,6 +243,15 @@ def run_import(
                             now=timezone.now(),
                         )
                     )
+                if not dry_run and job.group is not None:
+                    # Existing accounts are never changed: their owners are invited.
+                    from handsup.groups.actions import do_invite_existing
+
+                    do_invite_existing(
+                        group=job.group,
+                        user_ids=staging.existing_user_ids(),
+                        invited_by=job.created_by,
+                    )
                 counts = staging.counts()
                 _count(outcome, counts, dry_run=dry_run)
                 if not dry_run:

@@ -218,6 +218,16 @@ class Staging:
         )
         self._run(f"ANALYZE {columns}")
 
+    def existing_user_ids(self) -> list[int]:
+        """Accounts the file names that the import leaves alone (to be invited instead)."""
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT DISTINCT user_id FROM {self.name} "  # noqa: S608
+                "WHERE outcome = %s AND user_id IS NOT NULL",
+                [EXISTING],
+            )
+            return [user_id for (user_id,) in cursor.fetchall()]
+
     def counts(self) -> dict[str, int]:
         with self.connection.cursor() as cursor:
             cursor.execute(f"SELECT outcome, COUNT(*) FROM {self.name} GROUP BY outcome")  # noqa: S608

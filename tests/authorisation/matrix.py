@@ -118,6 +118,18 @@ def _import_job_a(suffix: str = "", *, ran: bool = False) -> Callable[[Any], str
 IMPORTERS_A = ORGANISE_A | {"platform_admin"}
 
 
+def _invitation_for_volunteer_other(world: Any) -> str:
+    """Group A's import named the volunteer of group B, who already has an account."""
+    from handsup.groups.models import GroupInvitation
+
+    invitation = GroupInvitation.objects.create(
+        group=world.groups["group_a"],
+        user=world.users["volunteer_other"],
+        invited_by=world.users["organiser_a"],
+    )
+    return f"/groups/invitations/{invitation.public_id}/"
+
+
 def _unsubscribe_volunteer(world: Any) -> str:
     from handsup.messaging.unsubscribe import unsubscribe_token
 
@@ -216,6 +228,13 @@ MATRIX: dict[str, Expect] = {
         frozenset({"volunteer", "volunteer_no_consent", "organiser_a", "admin_a"}),
         path=_group_a_page("leave/"),
         why="members of A; anyone else is sent back to the group's page",
+    ),
+    "groups/invitations/<str:public_id>/": Expect(
+        frozenset({"volunteer_other"}),
+        path=_invitation_for_volunteer_other,
+        method="post",
+        data=lambda world: {"decision": "join"},
+        why="only the invited person answers their own invitation",
     ),
     "groups/<slug:slug>/block/": Expect(ENROLLED, path=_group_a_page("block/")),
     "groups/<slug:slug>/unblock/": Expect(ENROLLED, path=_group_a_page("unblock/"), method="post"),
