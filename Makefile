@@ -17,7 +17,7 @@ $(UV):
 # Runtime packages only (no test tools) for the demo; where the test tools are already
 # installed, sync them too, because `--no-dev` would remove them.
 $(VENV)/.runtime-installed: $(UV) uv.lock pyproject.toml
-	if [ -f $(VENV)/.dev-installed ]; then \
+	if [ -f $(VENV)/.dev-installed ] || [ -x $(VENV)/bin/pytest ]; then \
 	  $(UV) sync --frozen --python "$(PYTHON)" --quiet && touch $(VENV)/.dev-installed; \
 	else \
 	  $(UV) sync --frozen --no-dev --inexact --python "$(PYTHON)" --quiet; \

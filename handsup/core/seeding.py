@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import repeat
 from typing import Any, Protocol
 
 import numpy as np
@@ -420,3 +421,19 @@ def run_seed(context: SeedContext, *, out: Writer | None = None) -> list[StepRep
             if out is not None:
                 out.write(f"{step.name}: {summary} ({reports[-1].seconds:.1f} s)\n")
     return reports
+
+
+def column_rows(count: int, *columns: Any, chunk: int = 50_000) -> Iterator[tuple[Any, ...]]:
+    """Rows for `bulk_insert`, made `chunk` at a time from column-wise values: a numpy
+    array, a function of (start, stop) giving a list, or one value for every row."""
+    for start in range(0, count, chunk):
+        stop = min(start + chunk, count)
+        parts: list[Any] = []
+        for column in columns:
+            if isinstance(column, np.ndarray):
+                parts.append(column[start:stop].tolist())
+            elif callable(column):
+                parts.append(column(start, stop))
+            else:
+                parts.append(repeat(column, stop - start))
+        yield from zip(*parts, strict=True)

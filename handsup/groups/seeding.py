@@ -30,10 +30,9 @@ from __future__ import annotations
 import base64
 import math
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from itertools import repeat
 from string import ascii_uppercase, digits
 from typing import Any
 
@@ -42,7 +41,7 @@ from django.db import connections, models
 from django.db.models.deletion import CASCADE, DO_NOTHING, SET_NULL
 from django.utils.text import slugify
 
-from handsup.core.seeding import SeedContext, SeedError
+from handsup.core.seeding import SeedContext, SeedError, column_rows
 from handsup.groups.models import (
     Departure,
     Group,
@@ -65,7 +64,6 @@ VOLUNTEERS_PER_BRANCH = 400  # 1,500 volunteers → four branches; a small seed 
 MAX_BRANCHES = 4
 AREA_DISTRICTS_MAX = 1000  # Group.area_districts.max_length
 PUBLIC_ID_BYTES = 12  # as handsup.core.ids.new_public_id
-CHUNK = 50_000
 DAY = 24 * 3600
 
 # How likely a person is to belong to each group that fits them.
@@ -652,22 +650,6 @@ def _tokens(blob: bytes) -> Callable[[int, int], list[str]]:
     return tokens
 
 
-def _rows(count: int, *columns: Any) -> Iterator[tuple[Any, ...]]:
-    """Rows for bulk_insert, made a chunk at a time from column-wise values: a numpy
-    array, a function of (start, stop) giving a list, or one value for every row."""
-    for start in range(0, count, CHUNK):
-        stop = min(start + CHUNK, count)
-        parts: list[Any] = []
-        for column in columns:
-            if isinstance(column, np.ndarray):
-                parts.append(column[start:stop].tolist())
-            elif callable(column):
-                parts.append(column(start, stop))
-            else:
-                parts.append(repeat(column, stop - start))
-        yield from zip(*parts, strict=True)
-
-
 @dataclass
 class Events:
     """Rows about people: whose (an index into the seeded people), about which group (an
@@ -925,7 +907,7 @@ def build_groups(context: SeedContext) -> str:
         memberships = context.bulk_insert(
             Membership,
             ["public_id", "user", "group", "role", "joined_at"],
-            _rows(
+            column_rows(
                 len(members),
                 _tokens(membership_ids),
                 user_ids[members.person],
@@ -939,7 +921,7 @@ def build_groups(context: SeedContext) -> str:
         context.bulk_insert(
             JoinRequest,
             ["public_id", "user", "group", "status", "created_at"],
-            _rows(
+            column_rows(
                 len(requests),
                 _tokens(request_ids),
                 *who(requests),
@@ -953,7 +935,7 @@ def build_groups(context: SeedContext) -> str:
         context.bulk_insert(
             Departure,
             ["user", "group", "left_at", "retain_until"],
-            _rows(
+            column_rows(
                 len(departures),
                 *who(departures),
                 when(departures.ago),
@@ -967,7 +949,7 @@ def build_groups(context: SeedContext) -> str:
         context.bulk_insert(
             GroupBlock,
             ["user", "group", "created_at"],
-            _rows(len(blocks), *who(blocks), when(blocks.ago)),
+            column_rows(len(blocks), *who(blocks), when(blocks.ago)),
             total=len(blocks),
             desc="blocks",
         )
@@ -978,7 +960,7 @@ def build_groups(context: SeedContext) -> str:
             written += context.bulk_insert(
                 ConsentEvent,
                 CONSENT_FIELDS,
-                _rows(
+                column_rows(
                     len(events),
                     user_ids[events.person],
                     purpose.pk,

@@ -16,10 +16,7 @@ Everything it made is deleted at the end, set-based.
 from __future__ import annotations
 
 import csv
-import os
-import platform
 import random
-import sqlite3
 import tempfile
 import time
 import unicodedata
@@ -32,6 +29,7 @@ from django.core.validators import validate_email
 from django.db import connection, transaction
 
 from handsup.accounts.models import User
+from handsup.core.benchmarks import machine
 from handsup.groups.models import Group, Membership
 from handsup.imports.actions import do_create_command_line_import, do_run_import
 from handsup.imports.models import ImportedPerson, ImportJob
@@ -88,21 +86,6 @@ class BenchReport:
             "machine": machine(),
             "notes": self.notes,
         }
-
-
-def machine() -> dict[str, Any]:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SHOW server_version")
-            version = f"PostgreSQL {cursor.fetchone()[0]}"
-    else:
-        version = f"SQLite {sqlite3.sqlite_version}"
-    return {
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "database": connection.vendor,
-        "database_version": version,
-    }
 
 
 def sample_postcodes(count: int = 5_000, seed: int = 1) -> list[str]:

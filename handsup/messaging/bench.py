@@ -19,9 +19,6 @@ Everything it made is deleted at the end, set-based. `handsup bench messaging
 
 from __future__ import annotations
 
-import os
-import platform
-import sqlite3
 import time as clock
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,6 +29,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 from django.db.models import Q
 
 from handsup.accounts.models import User
+from handsup.core.benchmarks import machine
 from handsup.core.seeding import bulk_insert, bulk_loading, reserve_ids
 from handsup.groups.models import Group, GroupBlock, Membership
 from handsup.messaging.actions import do_send_message
@@ -148,22 +146,6 @@ def messaging_report(
         "results": [{**result, "rows": result["recipients"]} for result in results],
         "machine": machine(using),
         "notes": notes,
-    }
-
-
-def machine(using: str = DEFAULT_DB_ALIAS) -> dict[str, Any]:
-    connection = connections[using]
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SHOW server_version")
-            version = f"PostgreSQL {cursor.fetchone()[0]}"
-    else:
-        version = f"SQLite {sqlite3.sqlite_version}"
-    return {
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "database": connection.vendor,
-        "database_version": version,
     }
 
 

@@ -28,23 +28,20 @@ dates away, which is everything this step made.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
-from itertools import repeat
 from typing import Any
 
 import numpy as np
 from django.db import connections
 
-from handsup.core.seeding import SeedContext, SeedError
+from handsup.core.seeding import SeedContext, SeedError, column_rows
 from handsup.people.forms import LANGUAGES
 from handsup.people.models import DateAway, Person, PersonSkill, Profile, Skill
 from handsup.people.seeding import SeededPeople
 from handsup.places.areas import AREA_NAMES, LONDON_AREAS
 from handsup.places.postcodes import area_of
 
-CHUNK = 50_000  # rows made into Python values at a time
 DRAW_CHUNK = 20_000  # people whose skill keys are drawn at a time (one float per skill)
 DAY = 24 * 3600
 
@@ -265,22 +262,6 @@ def _choose(rng: np.random.Generator, shares: dict[Any, float], size: int) -> An
         keys[index] = key
     weights = np.array(list(shares.values()), dtype=np.float64)
     return keys[rng.choice(len(shares), size=size, p=weights / weights.sum())]
-
-
-def _rows(count: int, *columns: Any) -> Iterator[tuple[Any, ...]]:
-    """Rows for bulk_insert, a chunk at a time from column-wise values: a numpy array, a
-    function of (start, stop) giving a list, or one value for every row."""
-    for start in range(0, count, CHUNK):
-        stop = min(start + CHUNK, count)
-        parts: list[Any] = []
-        for column in columns:
-            if isinstance(column, np.ndarray):
-                parts.append(column[start:stop].tolist())
-            elif callable(column):
-                parts.append(column(start, stop))
-            else:
-                parts.append(repeat(column, stop - start))
-        yield from zip(*parts, strict=True)
 
 
 @dataclass(frozen=True)
@@ -577,7 +558,7 @@ def build_talent(context: SeedContext) -> str:
         context.bulk_insert(
             Profile,
             PROFILE_FIELDS,
-            _rows(
+            column_rows(
                 count,
                 person_ids,
                 availability,
@@ -606,14 +587,14 @@ def build_talent(context: SeedContext) -> str:
         skills_written = context.bulk_insert(
             PersonSkill,
             ["person", "skill", "level", "remote"],
-            _rows(len(person), person_ids[person], taxonomy.ids[skill], levels, remote),
+            column_rows(len(person), person_ids[person], taxonomy.ids[skill], levels, remote),
             total=len(person),
             desc="skills held",
         )
         away_written = context.bulk_insert(
             DateAway,
             ["person", "starts_on", "ends_on"],
-            _rows(len(away), person_ids[away], starts, ends),
+            column_rows(len(away), person_ids[away], starts, ends),
             total=len(away),
             desc="dates away",
         )
