@@ -181,9 +181,12 @@ def test_sign_in_code_instead_of_a_password(places):
     code = found.group(1)
     response = later.post("/accounts/login/code/confirm/", {"code": "WRONG1"})
     assert response.status_code == 200 and later.session.get("_auth_user_id") is None
+    assert not Person.objects.get(user=user).verified
     response = later.post("/accounts/login/code/confirm/", {"code": code})
     assert response.status_code == 302
     assert later.session["_auth_user_id"] == str(user.pk)
+    # Typing the emailed code proves the address: the person can now be found.
+    assert Person.objects.get(user=user).verified
 
 
 def test_signed_in_person_is_sent_onwards_from_step_one(started):
