@@ -28,6 +28,7 @@ from handsup.imports.columns import FIELDS
 from handsup.imports.engine import FileProblem, PreviewRow, preview_rows
 from handsup.imports.models import ImportJob
 from handsup.imports.reading import FileFormat
+from handsup.privacy.access import log_access
 
 MAX_UPLOAD_BYTES = 60 * 1024 * 1024
 PREVIEW_ROWS = 10
@@ -94,6 +95,14 @@ def _upload(request: AuthenticatedRequest, group: Group | None) -> HttpResponse:
         return redirect(_job_url(job))
     recent = list(
         import_policy.jobs_for(request.user).filter(group=group).select_related("created_by")[:20]
+    )
+    # The list names who ran each import: a read of those colleagues' names.
+    log_access(
+        actor=request.user,
+        subjects=[job.created_by_id for job in recent if job.created_by_id],
+        purpose="import_list",
+        fields=["full_name"],
+        group=group,
     )
     return render(
         request,

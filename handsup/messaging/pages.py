@@ -17,7 +17,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -323,12 +323,21 @@ def my_messages(request: AuthenticatedRequest) -> HttpResponse:
         .select_related("message", "group")
         .order_by("-at", "-pk")[:LEDGER_ROWS]
     )
-    my_groups = list(Group.objects.filter(memberships__user=user).order_by("name").distinct())
-    now = timezone.now()
-    active = CampaignPeriod.objects.active_at(now).select_related("group")
-    campaigns: dict[int, CampaignPeriod] = {p.pk: p for p in active.covering(None)}
-    for group in my_groups:
-        campaigns.update((p.pk, p) for p in active.covering(group))
+    my_groups = list(
+        Group.objects.filter(memberships__user=user)
+        .select_related("parent__parent__parent")  # the whole tree is four levels deep
+        .order_by("name")
+        .distinct()
+    )
+    # Periods covering any of my groups: declared for it or an ancestor, or movement-wide.
+    chain = {group.pk for group in my_groups}
+    chain.update(ancestor.pk for group in my_groups for ancestor in group.ancestors())
+    campaigns = list(
+        CampaignPeriod.objects.active_at(timezone.now())
+        .filter(Q(group__isnull=True) | Q(group_id__in=chain))
+        .select_related("group")
+        .order_by("starts_at", "pk")
+    )
     profile = Profile.objects.filter(person__user=user).first()
     return render(
         request,
@@ -336,7 +345,7 @@ def my_messages(request: AuthenticatedRequest) -> HttpResponse:
         {
             "entries": entries,
             "groups": my_groups,
-            "campaigns": sorted(campaigns.values(), key=lambda p: p.starts_at),
+            "campaigns": campaigns,
             "profile": profile,
             "unsubscribes": Unsubscribe.objects.filter(user=user).select_related("group"),
             "kinds": [(value, label) for value, label in Kind.choices if value != Kind.SERVICE],

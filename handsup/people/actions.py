@@ -252,4 +252,8 @@ def do_remove_date_away(*, actor: User, date_away: DateAway) -> None:
 def do_mark_verified(*, user: User) -> None:
     """The account's email address is confirmed: its person becomes findable (as far as
     their consents allow). Called when allauth confirms an address."""
-    Person.objects.filter(user=user, verified=False).update(verified=True)
+    person = Person.objects.filter(user=user, verified=False).first()
+    if person is None:
+        return
+    Person.objects.filter(pk=person.pk).update(verified=True)
+    record_audit(actor=user, action="people.verified", obj=person)

@@ -114,23 +114,24 @@ def test_cancelling_a_queued_import_keeps_nothing(cast: Cast) -> None:
     assert not User.objects.filter(email="bob@example.org").exists()
 
 
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("", "That file is empty."),
-        ("name,name\nAnn,Ann\n", "name"),
-    ],
-)
-def test_bad_files_are_explained_without_an_error_page(cast: Cast, text: str, message: str):
+def test_an_empty_file_is_refused_at_upload(cast: Cast) -> None:
+    response = _upload(cast.client_for("organiser_a"), cast, "")
+    assert response.status_code == 400
+    assert "That file is empty." in response.content.decode()
+    assert not ImportJob.objects.exists()
+
+
+def test_a_file_with_duplicate_headers_is_explained_and_cannot_run(cast: Cast) -> None:
     client = cast.client_for("organiser_a")
-    response = _upload(client, cast, text)
-    if response.status_code == 302:
-        page = client.get(response["Location"]).content.decode()
-        assert "Before this file can be imported" in page
-        assert "Dry run" not in page
-    else:
-        assert response.status_code == 400
-        assert message in response.content.decode()
+    response = _upload(client, cast, "name,name\nAnn,Ann\n")
+    assert response.status_code == 302
+    page = client.get(response["Location"]).content.decode()
+    assert "Before this file can be imported" in page
+    assert "Dry run: check every row" not in page
+    job = ImportJob.objects.get()
+    client.post(f"/imports/{job.public_id}/start/", {"dry_run": "1"})
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.UPLOADED  # nothing was queued
 
 
 def test_another_group_cannot_see_or_touch_the_import(cast: Cast) -> None:
@@ -144,3 +145,16 @@ def test_another_group_cannot_see_or_touch_the_import(cast: Cast) -> None:
     assert job.status == ImportJob.Status.UPLOADED
     # Nor upload into group A.
     assert _upload(other, cast).status_code == 404
+
+
+def test_the_list_of_imports_logs_whose_names_it_shows(cast: Cast) -> None:
+    from handsup.privacy.models import AccessLogEntry
+
+    _upload(cast.client_for("organiser_a"), cast)
+    page = cast.client_for("admin_a").get(
+        f"/groups/manage/{cast.groups['group_a'].public_id}/import/"
+    )
+    assert cast.users["organiser_a"].full_name in page.content.decode()
+    assert AccessLogEntry.objects.filter(
+        actor=cast.users["admin_a"], subject=cast.users["organiser_a"], purpose="import_list"
+    ).exists()
