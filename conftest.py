@@ -9,7 +9,8 @@ __all__ = ["Cast", "cast", "places", "places_loaded"]
 def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def]
     """Leave out (reported as deselected, never skipped): tests marked `slow` (minutes
     each) unless asked for by name, e.g. `pytest -m slow`; and tests marked `postgresql`
-    when the run is on SQLite."""
+    or `pgcluster` (a throwaway PostgreSQL cluster of the test's own) when the run is on
+    SQLite. A `pgcluster` test that can't make its cluster on PostgreSQL fails, never skips."""
     from django.db import connection
 
     asked_for_slow = "slow" in (config.getoption("markexpr") or "")
@@ -18,7 +19,10 @@ def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def
     def left_out(item) -> bool:  # type: ignore[no-untyped-def]
         if item.get_closest_marker("slow") and not asked_for_slow:
             return True
-        return bool(item.get_closest_marker("postgresql") and on_sqlite)
+        only_on_postgresql = item.get_closest_marker("postgresql") or item.get_closest_marker(
+            "pgcluster"
+        )
+        return bool(only_on_postgresql and on_sqlite)
 
     dropped = [item for item in items if left_out(item)]
     if dropped:

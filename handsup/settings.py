@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "anymail",
     "handsup.core",
     "handsup.accounts",
     "handsup.groups",
@@ -254,6 +255,23 @@ if DEMO_MODE and not TESTING and HANDSUP_DEMO_SMTP_PORT:
         "OPTIONS": {"host": "127.0.0.1", "port": HANDSUP_DEMO_SMTP_PORT, "timeout": 10},
     }
     HANDSUP_DELIVERY_MAILER = "outbox"
+
+# Bounces and complaints from a mail provider through django-anymail: any ANYMAIL_*
+# variable becomes an ANYMAIL setting (ANYMAIL_WEBHOOK_SECRET="user:password",
+# ANYMAIL_POSTMARK_SERVER_TOKEN=…). Its webhooks (/anymail/<provider>/tracking/) are
+# mounted only when a provider is configured: an anymail EMAIL_BACKEND, or
+# ANYMAIL_WEBHOOKS=1 (e.g. the outbox relays over SMTP through the provider).
+ANYMAIL = {
+    name.removeprefix("ANYMAIL_"): value
+    for name, value in os.environ.items()
+    if name.startswith("ANYMAIL_") and name != "ANYMAIL_WEBHOOKS"
+}
+ANYMAIL_WEBHOOKS = env_bool("ANYMAIL_WEBHOOKS", default=_mail_backend.startswith("anymail."))
+if ANYMAIL_WEBHOOKS and not ANYMAIL.get("WEBHOOK_SECRET"):
+    raise ImproperlyConfigured(
+        "The mail provider's webhooks are on but ANYMAIL_WEBHOOK_SECRET is not set: set it "
+        "to a random user:password and give the provider the URL with it."
+    )
 
 # --- Files ----------------------------------------------------------------------------
 # Public files (logos, published story images) have URLs; private files (imports,

@@ -38,6 +38,11 @@ urlpatterns = [
     path("api/v1/", api.urls),
 ]
 
+if settings.ANYMAIL_WEBHOOKS:
+    # The mail provider's bounce and complaint events (no session: HTTP basic auth with
+    # ANYMAIL_WEBHOOK_SECRET); `messaging.tracking` acts on them.
+    urlpatterns += [path("anymail/", include("anymail.urls"))]
+
 if settings.DEBUG:
     # Public media only; private files have no URL at all.
     urlpatterns += [

@@ -7,4 +7,6 @@ class MessagingConfig(AppConfig):
     verbose_name = "Messaging"
 
     def ready(self) -> None:
-        from handsup.messaging import jobs  # noqa: F401 (registers the delivery schedule)
+        # Registers the delivery schedule, and connects the mail provider's tracking
+        # events and allauth's address confirmations (`tracking.py`).
+        from handsup.messaging import jobs, tracking  # noqa: F401

@@ -51,6 +51,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from handsup.accounts.models import User
+from handsup.messaging.digests import digest_emails
 from handsup.messaging.models import Kind, Message, OutboxItem, Unsubscribe
 from handsup.messaging.rendering import PreparedEmail, build_email
 from handsup.messaging.unsubscribe import (
@@ -421,6 +422,15 @@ def deliver_batch(
         .only("id", "public_id")
     }
     stopped = _unsubscribed_since(claim.items, emails, using=using)
+    # Digests: each person's body is their own, rendered from their `Digest` row.
+    digests = digest_emails(
+        [
+            (item.message_id, item.user_id)
+            for item in claim.items
+            if (found := emails.get(item.message_id)) is not None and found[0].kind == Kind.DIGEST
+        ],
+        using=using,
+    )
     own_mailer = mailer is None
     mailer = mailer or mailers[mailer_alias()]
     # Stop sending while there's still time to mark what was sent before the lease
@@ -445,6 +455,12 @@ def deliver_batch(
                 outcomes.dead.append((item, "The message or the person no longer exists."))
                 continue
             message, prepared = loaded
+            if message.kind == Kind.DIGEST:
+                personal = digests.get((item.message_id, item.user_id))
+                if personal is None:
+                    outcomes.dead.append((item, "The digest's contents no longer exist."))
+                    continue
+                prepared = personal
             if (item.user_id, item.message_id) in stopped:
                 outcomes.cancelled.append(item)
                 continue

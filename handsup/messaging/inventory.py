@@ -54,6 +54,7 @@ not_personal(
     "decision",
     "reason",
     "release_at",
+    "digest",
     why="describes a decision; personal only through `user`, and erased with it",
 )
 
@@ -134,4 +135,71 @@ not_personal(
     "news_per_week_campaign",
     "updated_at",
     why="movement-wide settings",
+)
+
+personal(
+    "messaging.Digest",
+    "user",
+    what="the person's digests: when each period's was put together and what it held",
+    export_section="messages",
+    erasure="delete",
+    note="deleted with the person, like their contact ledger",
+)
+not_personal(
+    "messaging.Digest",
+    "id",
+    "period_start",
+    "cadence",
+    "message",
+    "since",
+    "until",
+    "item_count",
+    "sections",
+    why="a digest's period and contents (groups' news, ids of folded messages); "
+    "personal only through `user`, and erased with it",
+)
+
+not_personal(
+    "messaging.Message",
+    "bounced_count",
+    "complained_count",
+    why="a message's totals of bounces and spam reports, not about one person",
+)
+not_personal(
+    "messaging.OutboxItem",
+    "feedback",
+    why="what the mail provider reported about one email; personal only through `user`",
+)
+personal(
+    "messaging.AddressSuppression",
+    "user",
+    what="that the mail provider reported the person's address bounced or our mail as spam",
+    export_section="messages",
+    erasure="delete",
+)
+personal(
+    "messaging.AddressSuppression",
+    "address",
+    what="the address that bounced or complained",
+    export_section="messages",
+    erasure="delete",
+)
+personal(
+    "messaging.AddressSuppression",
+    "detail",
+    what="the mail server's words about the bounce (may quote the address)",
+    export_section="messages",
+    erasure="delete",
+)
+not_personal(
+    "messaging.AddressSuppression",
+    "id",
+    "cause",
+    "reason",
+    "provider",
+    "message",
+    "at",
+    "created_at",
+    "cleared_at",
+    why="describes the suppression; personal only through `user`, and erased with it",
 )

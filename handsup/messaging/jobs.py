@@ -46,3 +46,17 @@ def kick_delivery(parallel: int | None = None) -> None:
     count = parallel or int(getattr(settings, "HANDSUP_DELIVERY_PARALLEL", 2))
     for _ in range(max(count, 1)):
         drain_outbox.enqueue()
+
+
+# Digests: hourly, so each person's period is settled within the hour it begins in their
+# time zone (their quiet hours then hold the email until morning). See digests.py.
+# The environment variable lets the two-worker test run it every second.
+_digest_every: object = getattr(settings, "HANDSUP_DIGEST_EVERY_SECONDS", 3600)
+DIGEST_EVERY_SECONDS = float(str(os.environ.get("HANDSUP_DIGEST_EVERY_SECONDS") or _digest_every))
+
+
+@periodic(every=timedelta(seconds=DIGEST_EVERY_SECONDS))
+def send_digests() -> str:
+    from handsup.messaging.digests import run_digests
+
+    return run_digests().summary()

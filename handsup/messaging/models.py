@@ -10,7 +10,10 @@
 * `CampaignPeriod`: a declared campaign, movement-wide or for one group's part of the
   tree, during which budgets may rise to the people's own campaign limits.
 * `Unsubscribe`: a person's "stop" for everything, one group or one kind of mail.
+* `AddressSuppression`: an address the mail provider says bounced or complained.
 * `ContactLimits`: the movement's hard limits across all groups (one row).
+* `Digest`: one person's digest for one period of their cadence: the once-only key
+  (unique per person and period) and what it holds, section by section.
 
 Rows of the first three are written set-based by `pacing.py`, never one `save()` at a
 time; its docstring says why each column is what it is.
@@ -62,12 +65,17 @@ class Reason(models.TextChoices):
     OVER_GROUP_POLICY = "over_group_policy", _("Over the group's own limit for one week")
     DIGEST_CADENCE = "digest_cadence", _("You had a digest more recently than you asked")
     DIGEST_OFF = "digest_off", _("You asked for no digest")
+    DIGEST_EMPTY = "digest_empty", _("Nothing new to put in your digest, so we didn't send one")
     # Why it was not sent at all.
     UNSUBSCRIBED = "unsubscribed", _("You unsubscribed")
     NO_CONSENT = "no_consent", _("You have not agreed to this group emailing you")
     BLOCKED = "blocked", _("You blocked this group")
     EMAIL_OFF = "email_off", _("You asked not to be contacted by email")
     NO_ADDRESS = "no_address", _("No usable email address")
+    # The mail provider told us the address doesn't work, or that the person reported
+    # our mail as spam (`AddressSuppression`).
+    ADDRESS_BOUNCED = "address_bounced", _("Your address bounced: we stopped emailing it")
+    COMPLAINED = "complained", _("You reported our email as spam: we stopped emailing you")
 
 
 class Message(PublicIdModel):
@@ -112,6 +120,9 @@ class Message(PublicIdModel):
     # Kept up to date by the delivery worker as the outbox drains.
     delivered_count = models.PositiveIntegerField(default=0)
     failed_count = models.PositiveIntegerField(default=0)
+    # Kept up to date from the mail provider's tracking events (`tracking.py`).
+    bounced_count = models.PositiveIntegerField(default=0, db_default=0)
+    complained_count = models.PositiveIntegerField(default=0, db_default=0)
 
     class Meta:
         ordering = ["-created_at"]
@@ -163,6 +174,18 @@ class LedgerEntry(models.Model):
     release_at = models.DateTimeField(
         null=True, blank=True, help_text=_("For held rows: when the quiet hours end.")
     )
+    # Folded rows: the digest that settled them (digests.py), so none is repeated in the
+    # next. DO_NOTHING: a digest is only ever deleted with its person, whose ledger rows
+    # go too, and SET_NULL would scan this whole unindexed column for each one.
+    digest = models.ForeignKey(
+        "Digest",
+        on_delete=models.DO_NOTHING,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
 
     objects: ClassVar[LedgerEntryQuerySet] = LedgerEntryQuerySet.as_manager()  # type: ignore[assignment]
 
@@ -211,6 +234,11 @@ class OutboxItem(models.Model):
         # The person unsubscribed while it waited (e.g. held overnight): never sent.
         CANCELLED = "cancelled", _("Not sent: unsubscribed before delivery")
 
+    class Feedback(models.TextChoices):
+        NONE = "", _("Nothing reported")
+        BOUNCED = "bounced", _("Bounced")
+        COMPLAINED = "complained", _("Reported as spam")
+
     message = models.ForeignKey(
         Message,
         on_delete=models.CASCADE,
@@ -236,6 +264,11 @@ class OutboxItem(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.CharField(max_length=500, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # What the mail provider reported after sending: bounced, complained, or nothing.
+    # A database default, because pacing inserts rows without naming it.
+    feedback = models.CharField(
+        max_length=12, choices=Feedback.choices, blank=True, default="", db_default=""
+    )
 
     objects: ClassVar[OutboxItemQuerySet] = OutboxItemQuerySet.as_manager()  # type: ignore[assignment]
 
@@ -329,6 +362,54 @@ class Unsubscribe(models.Model):
         return f"{self.user_id} unsubscribed ({self.scope})"
 
 
+class AddressSuppression(models.Model):
+    """An address we no longer send to, because the mail provider told us it bounced, was
+    rejected, or its owner reported our mail as spam (`tracking.py`).
+
+    Pacing suppresses mail to the account while its current address matches an active
+    row (reason `address_bounced` or `complained`). Confirming the address again (the
+    email confirmation link) clears it; a changed address never matches.
+    """
+
+    class Cause(models.TextChoices):
+        BOUNCED = "bounced", _("Bounced")
+        REJECTED = "rejected", _("Refused by the mail provider")
+        COMPLAINED = "complained", _("Reported as spam")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="address_suppressions"
+    )
+    # Lower-cased, as pacing compares it with LOWER(the account's address).
+    address = models.EmailField()
+    cause = models.CharField(max_length=12, choices=Cause.choices)
+    reason = models.CharField(
+        max_length=20,
+        choices=[(r.value, r.label) for r in (Reason.ADDRESS_BOUNCED, Reason.COMPLAINED)],
+    )
+    # The provider's words (an SMTP reply, usually), for the person and the platform.
+    detail = models.CharField(max_length=300, blank=True)
+    provider = models.CharField(max_length=40, blank=True)
+    message = models.ForeignKey(
+        Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField(help_text=_("When the provider saw it happen."))
+    created_at = models.DateTimeField(default=timezone.now)
+    cleared_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # One active suppression per account and address; later events add nothing.
+            models.UniqueConstraint(
+                fields=["user", "address"],
+                condition=Q(cleared_at__isnull=True),
+                name="one_active_suppression_per_address",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.cause} at {self.at:%Y-%m-%d}"
+
+
 class ContactLimits(models.Model):
     """The movement's hard limits on contact, across all groups (one row).
 
@@ -412,3 +493,50 @@ class ContactLimits(models.Model):
                 )
         if problems:
             raise ValidationError(problems)
+
+
+class Digest(models.Model):
+    """One person's digest for one period of their cadence, whatever became of it.
+
+    The row is the once-only claim: (user, period_start) is unique, so however many
+    workers build digests at once, a person gets at most one per period. It is written
+    for everyone whose period came round, also when there was nothing to say (then
+    `item_count` is 0 and the ledger says `digest_empty`), so the run is not repeated
+    hourly for them. `sections` is what goes in the email, kept small: for folded
+    messages only their ids, since the delivery worker renders the email from it.
+    Whether it went is the ledger's row for (`message`, `user`).
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="digests",
+        db_index=False,  # the unique (user, period_start) index serves lookups by user
+        db_constraint=False,  # written a batch at a time from ids just joined
+    )
+    # The local date (in the person's time zone) the period began: a Monday for weekly
+    # and fortnightly digests, the 1st for monthly ones.
+    period_start = models.DateField()
+    cadence = models.CharField(max_length=20)
+    # The run's message: its ledger and outbox rows are this digest's.
+    message = models.ForeignKey(
+        Message,
+        on_delete=models.CASCADE,
+        related_name="digests",
+        db_index=False,
+        db_constraint=False,
+    )
+    since = models.DateTimeField(help_text=_("News after this moment went in."))
+    until = models.DateTimeField(help_text=_("When it was put together."))
+    item_count = models.PositiveIntegerField(default=0)
+    sections = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "period_start"], name="digest_once_per_person_and_period"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"digest for {self.user_id} from {self.period_start}"

@@ -3,10 +3,11 @@
 For one message and an audience (a queryset of user ids), every person gets exactly one
 decision, with its reason, in this order of precedence:
 
-1. **suppressed** — no usable address (no email, or the account is closed); then, for
-   everything but service mail: unsubscribed (from everything, the group or the kind),
-   blocked the group, no `group_email` consent for the group, or email turned off in
-   their profile;
+1. **suppressed** — no usable address (no email, or the account is closed), or the
+   mail provider reported the address bounced or its owner complained (an active
+   `AddressSuppression`); then, for everything but service mail: unsubscribed (from
+   everything, the group or the kind), blocked the group, no `group_email` consent for
+   the group, or email turned off in their profile;
 2. **folded** into the next digest (group updates, movement news) — or **suppressed**
    (asks, which are refused at invitation time instead; digests) — when over budget:
    per person, across all groups, per kind, per day and per rolling 7 days. The limit
@@ -46,6 +47,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from handsup.accounts.models import User
 from handsup.groups.models import Group, GroupBlock, MovementLimits
 from handsup.messaging.models import (
+    AddressSuppression,
     CampaignPeriod,
     ContactLimits,
     Decision,
@@ -694,6 +696,10 @@ class _DecisionQuery:
             params.append(reason)
 
         add("a.email = '' OR a.is_active = FALSE", Reason.NO_ADDRESS)
+        # The provider said this address bounced or its owner reported us as spam (the
+        # suppression's own reason, from the `sp` join): service mail too, as it can't
+        # arrive either.
+        when.append("WHEN sp.reason IS NOT NULL THEN sp.reason")
         if rules.is_service:
             return f"CASE {' '.join(when)} ELSE %s END", [*params, Reason.SERVICE]
         unsubscribe_sql = (
@@ -748,6 +754,14 @@ class _DecisionQuery:
         add("q.release_at IS NOT NULL", Reason.QUIET_HOURS)
         return f"CASE {' '.join(when)} ELSE %s END", [*params, Reason.WITHIN_BUDGET]
 
+    def _suppression_join(self) -> str:
+        """The person's active `AddressSuppression` for their current address, if any:
+        at most one row (a unique partial index on user and address), found through it."""
+        return (
+            f" LEFT JOIN {_table(AddressSuppression)} sp ON sp.user_id = a.user_id "
+            f"AND sp.address = LOWER(a.email) AND sp.cleared_at IS NULL"
+        )
+
     def _decision_case(self) -> tuple[str, list[Any]]:
         """CASE x.reason WHEN … THEN decision: the decision each reason leads to."""
         over = self.rules.over_budget_decision
@@ -772,7 +786,7 @@ class _DecisionQuery:
         """The decision as named subqueries (`ctes`) and the SELECT that uses them."""
         params: list[Any] = [*self.audience_params]
         ctes = [self._audience_cte()]
-        joins = self._joins()
+        joins = self._joins() + self._suppression_join()
         join_params: list[Any] = []
         select_quiet = (
             "CAST(NULL AS timestamptz) AS qr"

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from allauth.account.internal.flows.email_verification import send_verification_email_for_user
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -42,6 +43,7 @@ from handsup.messaging.models import (
 )
 from handsup.messaging.pacing import PacingCounts, preview
 from handsup.messaging.rendering import markdown_problems, markdown_to_html, markdown_to_text
+from handsup.messaging.tracking import active_suppression
 from handsup.people.models import Profile, Skill
 
 LEDGER_ROWS = 100
@@ -343,6 +345,7 @@ def my_messages(request: AuthenticatedRequest) -> HttpResponse:
         request,
         "messaging/my_messages.html",
         {
+            "suppression": active_suppression(user),
             "entries": entries,
             "groups": my_groups,
             "campaigns": campaigns,
@@ -355,6 +358,11 @@ def my_messages(request: AuthenticatedRequest) -> HttpResponse:
 
 def _change_subscription(request: AuthenticatedRequest) -> HttpResponse:
     user = request.user
+    if "confirm_address" in request.POST:
+        # The link's click (allauth's `email_confirmed`) lifts the suppression: proof
+        # that mail reaches the address again. allauth rate-limits these emails.
+        send_verification_email_for_user(request, user)
+        return redirect("messaging:mine")
     if "resubscribe" in request.POST:
         found = Unsubscribe.objects.filter(user=user, pk=request.POST["resubscribe"]).first()
         if found is not None:
