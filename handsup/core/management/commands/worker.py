@@ -9,13 +9,15 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import close_old_connections
+from django.db import DatabaseError, close_old_connections
 from django.utils.crypto import get_random_string
 from django_tasks_db.management.commands.db_worker import Worker
 
 from handsup.core.schedule import claim_due_jobs
 
 logger = logging.getLogger("handsup.schedule")
+# The longest wait between tries to reach the database again.
+RECONNECT_MAX_SECONDS = 30.0
 
 
 class Command(BaseCommand):
@@ -51,7 +53,25 @@ class Command(BaseCommand):
             excluded_queue_names=[],
         )
         worker.configure_signals()
-        worker.run()
+        self._run_until_stopped(worker)
+
+    def _run_until_stopped(self, worker: Worker) -> None:
+        """Run the task loop; when the database goes away (a restart, a failover), wait
+        and go on rather than exit. Tasks a lost connection interrupted are picked up
+        again by their own leases (the outbox's) or stay as the task queue left them."""
+        delay = 1.0
+        while worker.running:
+            try:
+                worker.run()
+            except DatabaseError:
+                if not worker.running:
+                    break
+                logger.exception("worker lost the database; retrying in %.0f s", delay)
+                close_old_connections()
+                time.sleep(delay)
+                delay = min(delay * 2, RECONNECT_MAX_SECONDS)
+            else:
+                break
 
     def _tick_schedule(self, worker_id: str, tick: float) -> None:
         while True:
