@@ -22,13 +22,13 @@ Service mail ignores budgets, quiet hours, consent and unsubscribes: it still ne
 address. Only `sent` and `held` rows count against a budget, from the moment they were
 decided (`LedgerEntry.at`), and "a day" is the rolling 24 hours before the decision.
 
-Everything is set-based: the decision is worked out once (a materialised CTE on
-PostgreSQL, one statement with both inserts; a temporary table on SQLite), the ledger
-rows and the outbox rows for those sent or held are inserted from it, and a `GROUP BY`
-reads back the counts. Nothing is
-fetched per person into Python; only the distinct (time zone, quiet hours) combinations
-of the audience are, to work out with `zoneinfo` which are quiet now and when each ends
-(exactly, across DST changes). `preview` runs the same decision query and only counts.
+Everything is set-based: the decision is worked out once into a temporary table (on
+PostgreSQL by parallel workers where the planner sees fit), the ledger rows and the
+outbox rows for those sent or held are inserted from it, and a `GROUP BY` reads back the
+counts. Nothing is fetched per person into Python; only the distinct (time zone, quiet
+hours) combinations in use are, to work out with `zoneinfo` which are quiet now and when
+each ends (exactly, across DST changes). `preview` runs the same decision query and only
+counts.
 """
 
 from __future__ import annotations
@@ -325,10 +325,7 @@ def pace(
         # Values every row shares: message, kind, group, decision time; the outbox status.
         ledger_fixed = [message.pk, rules.kind, message.group_id, at]
         outbox_fixed = [message.pk, OutboxItem.Status.QUEUED, at]
-        if connection.vendor == "postgresql":
-            rows = _write_postgresql(connection, statement, ledger_fixed, outbox_fixed)
-        else:
-            rows = _write_by_staging(connection, statement, ledger_fixed, outbox_fixed)
+        rows = _write_by_staging(connection, statement, ledger_fixed, outbox_fixed)
     return PacingCounts(by_reason={(d, r): n for d, r, n in rows}, campaign=rules.campaign)
 
 
@@ -346,32 +343,10 @@ def _outbox_select(source: str, order: str = "") -> str:
     )
 
 
-# Rows go in in user order: each index then grows at one end or in one sweep, rather
-# than at half a million random places.
+# Ledger rows go in in user order (on PostgreSQL, whose parallel decision comes back in
+# any order; SQLite's is already in user order): the (user, at) index then grows in one
+# sweep rather than at half a million random places.
 IN_USER_ORDER = "ORDER BY d.user_id"
-
-
-def _write_postgresql(
-    connection: BaseDatabaseWrapper,
-    statement: _Statement,
-    ledger_fixed: list[Any],
-    outbox_fixed: list[Any],
-) -> list[tuple[str, str, int]]:
-    """One statement: decide once (a materialised CTE), insert both, count."""
-    ledger, outbox = _table(LedgerEntry), _table(OutboxItem)
-    sql = (
-        f"WITH {', '.join(statement.ctes)}, "  # noqa: S608
-        f"decided AS MATERIALIZED ({statement.select}), "
-        f"to_ledger AS (INSERT INTO {ledger} ({LEDGER_COLUMNS}) "
-        f"{_ledger_select('decided', IN_USER_ORDER)}), "
-        f"to_outbox AS (INSERT INTO {outbox} ({OUTBOX_COLUMNS}) "
-        f"{_outbox_select('decided')}) "
-        f"SELECT decision, reason, COUNT(*) FROM decided GROUP BY decision, reason"
-    )
-    params = [*statement.cte_params, *statement.select_params, *ledger_fixed, *outbox_fixed]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return list(cursor.fetchall())
 
 
 STAGING_TABLE = "messaging_pacing_decided"
@@ -383,15 +358,24 @@ def _write_by_staging(
     ledger_fixed: list[Any],
     outbox_fixed: list[Any],
 ) -> list[tuple[str, str, int]]:
-    """Decide once into a temporary table, then insert both and count from it."""
+    """Decide once into a temporary table, then insert both and count from it.
+
+    On PostgreSQL the decision is a `CREATE TABLE … AS`, which (unlike a statement that
+    also writes the ledger) may run in parallel workers; the table is dropped with the
+    transaction if anything fails, and at once when all went well.
+    """
     ledger, outbox = _table(LedgerEntry), _table(OutboxItem)
     sql, params = statement.as_sql()
+    postgresql = connection.vendor == "postgresql"
+    qualified = f"{'pg_temp' if postgresql else 'temp'}.{STAGING_TABLE}"
     with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS temp.{STAGING_TABLE}")
-        cursor.execute(f"CREATE TEMP TABLE {STAGING_TABLE} AS {sql}", params)
+        cursor.execute(f"DROP TABLE IF EXISTS {qualified}")
+        on_commit = " ON COMMIT DROP" if postgresql else ""
+        cursor.execute(f"CREATE TEMP TABLE {STAGING_TABLE}{on_commit} AS {sql}", params)
         try:
             cursor.execute(
-                f"INSERT INTO {ledger} ({LEDGER_COLUMNS}) {_ledger_select(STAGING_TABLE)}",
+                f"INSERT INTO {ledger} ({LEDGER_COLUMNS}) "
+                f"{_ledger_select(STAGING_TABLE, IN_USER_ORDER if postgresql else '')}",
                 ledger_fixed,
             )
             cursor.execute(
@@ -402,9 +386,13 @@ def _write_by_staging(
                 f"SELECT decision, reason, COUNT(*) FROM {STAGING_TABLE} "  # noqa: S608
                 f"GROUP BY decision, reason"
             )
-            return list(cursor.fetchall())
-        finally:
-            cursor.execute(f"DROP TABLE IF EXISTS temp.{STAGING_TABLE}")
+            counts = list(cursor.fetchall())
+        except Exception:
+            if not postgresql:  # PostgreSQL's failed transaction takes the table with it
+                cursor.execute(f"DROP TABLE IF EXISTS {qualified}")
+            raise
+        cursor.execute(f"DROP TABLE IF EXISTS {qualified}")
+    return counts
 
 
 @contextmanager
@@ -416,7 +404,14 @@ def _tuned_for_a_large_batch(connection: BaseDatabaseWrapper) -> Iterator[None]:
     SQLite: a page cache that holds the indexes being written. Put back afterwards.
     """
     if connection.vendor == "postgresql":
-        wanted = {"work_mem": "256MB", "jit": "off"}
+        wanted = {
+            "work_mem": "256MB",
+            "jit": "off",
+            # The decision reads whole tables: let the planner use every worker it may,
+            # as it would if it did not overrate shipping rows from them.
+            "parallel_setup_cost": "100",
+            "parallel_tuple_cost": "0.001",
+        }
         with connection.cursor() as cursor:
             previous = {}
             for name, value in wanted.items():
@@ -545,24 +540,49 @@ class _DecisionQuery:
             f"LEFT JOIN {_table(Profile)} pr ON pr.person_id = p.id"
         )
 
-    def quiet_combinations(self) -> list[tuple[Any, Any, Any]]:
-        """The audience's distinct (time zone, quiet from, quiet until), as stored."""
-        columns, params = self._profile_columns()
-        sql = (
-            f"WITH {self._audience_cte()} "  # noqa: S608
-            f"SELECT DISTINCT {columns} FROM audience a {self._joins()}"
-        )
+    def quiet_combinations(self) -> list[tuple[str, time, time]]:
+        """Every (time zone, quiet from, quiet until) in use, and the defaults (for
+        people without a profile).
+
+        Read from the profile table's index of them, not from the audience: a few dozen
+        combinations, found without joining the whole audience an extra time. Those
+        nobody in the audience has only make the quiet table a row or two longer.
+        """
+        profile = _table(Profile)
+        columns = "time_zone, quiet_from, quiet_until"
+        if self.postgresql:
+            # A loose index scan: from each combination, the next one along the index.
+            sql = (
+                f"WITH RECURSIVE combos AS ("  # noqa: S608
+                f"(SELECT {columns} FROM {profile} ORDER BY {columns} LIMIT 1) "
+                f"UNION ALL SELECT n.* FROM combos c, LATERAL (SELECT {columns} "
+                f"FROM {profile} p WHERE (p.time_zone, p.quiet_from, p.quiet_until) > "
+                f"(c.time_zone, c.quiet_from, c.quiet_until) ORDER BY {columns} LIMIT 1) n) "
+                f"SELECT {columns} FROM combos"
+            )
+        else:
+            # SQLite reads DISTINCT straight off the covering index.
+            sql = f"SELECT DISTINCT {columns} FROM {profile}"  # noqa: S608
         with self.connection.cursor() as cursor:
-            cursor.execute(sql, [*self.audience_params, *params])
-            return [(row[0], row[1], row[2]) for row in cursor.fetchall()]
+            cursor.execute(sql)
+            rows = cursor.fetchall()
+        defaults = (
+            _profile_default("time_zone"),
+            _profile_default("quiet_from"),
+            _profile_default("quiet_until"),
+        )
+        # One spelling of each (SQLite hands back times as text or as `time`, depending
+        # on how they were selected), so no combination is listed twice.
+        found = {(str(tz), _as_time(qf), _as_time(qu)) for tz, qf, qu in [*rows, defaults]}
+        return sorted(found)
 
     def _quiet_values(self) -> tuple[str, list[Any]]:
         """A `quiet(tz, qf, qu, release_at)` table of the combinations quiet right now."""
         rows: list[Any] = []
         for tz, qf, qu in self.quiet_combinations():
-            release = quiet_release(self.now, tz, _as_time(qf), _as_time(qu))
+            release = quiet_release(self.now, tz, qf, qu)
             if release is not None:
-                rows.append((tz, qf, qu, self._dt(release)))
+                rows.append((tz, self._time(qf), self._time(qu), self._dt(release)))
         if not rows:
             # An empty table of the right shape.
             return "SELECT %s, %s, %s, %s WHERE 1 = 0", [
