@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "handsup.privacy",
     "handsup.imports",
     "handsup.messaging",
+    "handsup.needs",
 ]
 
 MIDDLEWARE = [

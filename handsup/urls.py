@@ -33,6 +33,7 @@ urlpatterns = [
     path("", include("handsup.people.urls")),
     path("", include("handsup.imports.urls")),
     path("", include("handsup.messaging.urls")),
+    path("", include("handsup.needs.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),

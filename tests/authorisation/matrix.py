@@ -115,6 +115,50 @@ def _import_job_a(suffix: str = "", *, ran: bool = False) -> Callable[[Any], str
     return build
 
 
+def _need_a(
+    suffix: str = "", *, manage: bool = True, publish: bool = False
+) -> Callable[[Any], str]:
+    """A remote, members-only need of group A, posted by its organiser (a draft unless
+    `publish`); `manage`: its organiser URL, else its volunteer page."""
+
+    def build(world: Any) -> str:
+        from datetime import timedelta
+        from decimal import Decimal
+
+        from django.utils import timezone
+
+        from handsup.needs.actions import NeedDetails, SkillWanted, do_create_need
+        from handsup.people.models import Skill
+
+        group = world.groups["group_a"]
+        need = do_create_need(
+            actor=world.users["organiser_a"],
+            group=group,
+            details=NeedDetails(
+                title="Phone bank callers",
+                description="Call members about the summer fair.",
+                skills=(
+                    SkillWanted(skill=Skill.objects.order_by("pk")[0], min_level=2, required=True),
+                ),
+                location_kind="remote",
+                place=None,
+                radius_km=None,
+                schedule_kind="ongoing",
+                weekly_slots=0b111,
+                hours=Decimal("2.0"),
+                people_needed=3,
+                closes_on=timezone.localdate() + timedelta(days=30),
+                visibility="members",
+            ),
+            publish=publish,
+        )
+        if not manage:
+            return f"/needs/{need.public_id}/"
+        return f"/groups/manage/{group.public_id}/needs/{need.public_id}/{suffix}"
+
+    return build
+
+
 IMPORTERS_A = ORGANISE_A | {"platform_admin"}
 
 
@@ -285,6 +329,24 @@ MATRIX: dict[str, Expect] = {
         PUBLIC,
         path=_unsubscribe_volunteer,
         why="a GET only shows the page; the signed token names whose mail it stops",
+    ),
+    # Needs: group A's organisers post and run A's needs; a need's page is for those who
+    # run it and, once open, for whoever its visibility lets in (here: A's members).
+    "groups/manage/<str:public_id>/needs/": Expect(ORGANISE_A, path=_manage_a("needs/")),
+    "groups/manage/<str:public_id>/needs/new/": Expect(ORGANISE_A, path=_manage_a("needs/new/")),
+    "groups/manage/<str:public_id>/needs/<str:need_id>/edit/": Expect(
+        ORGANISE_A, path=_need_a("edit/")
+    ),
+    "groups/manage/<str:public_id>/needs/<str:need_id>/publish/": Expect(
+        ORGANISE_A, path=_need_a("publish/"), method="post", why="publishes a draft"
+    ),
+    "groups/manage/<str:public_id>/needs/<str:need_id>/close/": Expect(
+        ORGANISE_A, path=_need_a("close/", publish=True), method="post"
+    ),
+    "needs/<str:public_id>/": Expect(
+        frozenset({"volunteer", "volunteer_no_consent", "organiser_a", "admin_a"}),
+        path=_need_a(manage=False, publish=True),
+        why="an open members-only need of A: A's members (and its organisers) only",
     ),
     "claim/": Expect(frozenset({"anonymous"}), why="signed-in people are redirected"),
     "sign-up-form/": Expect(PUBLIC, why="the printable paper form"),

@@ -1,4 +1,5 @@
-"""Load the demo movement: groups and one login per persona. Safe to run twice."""
+"""Load the demo movement: groups, one login per persona, and a few needs. Safe to run
+twice."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from handsup.core.personas import DEMO_PASSWORD, PERSONAS, build_demo_groups, build_personas
+from handsup.needs.demo import build_demo_needs
 
 
 class Command(BaseCommand):
@@ -14,7 +16,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         groups = build_demo_groups()
-        build_personas(groups)
+        users = build_personas(groups)
+        build_demo_needs(groups, users)
         self.stdout.write(
             self.style.SUCCESS("Demo logins (password for all: " + DEMO_PASSWORD + ")")
         )

@@ -1,0 +1,21 @@
+from django.urls import path
+
+from handsup.needs import views
+
+app_name = "needs"
+urlpatterns = [
+    path("groups/manage/<str:public_id>/needs/", views.group_needs, name="group_needs"),
+    path("groups/manage/<str:public_id>/needs/new/", views.new_need, name="new"),
+    path("groups/manage/<str:public_id>/needs/<str:need_id>/edit/", views.edit_need, name="edit"),
+    path(
+        "groups/manage/<str:public_id>/needs/<str:need_id>/publish/",
+        views.publish_need,
+        name="publish",
+    ),
+    path(
+        "groups/manage/<str:public_id>/needs/<str:need_id>/close/",
+        views.close_need,
+        name="close",
+    ),
+    path("needs/<str:public_id>/", views.need_page, name="page"),
+]

@@ -1,0 +1,133 @@
+"""Posting and running a group's needs, and the page volunteers see for each need."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from handsup.core.http import AuthenticatedRequest
+from handsup.groups.access import access_group
+from handsup.needs import actions
+from handsup.needs.access import access_group_need, access_need
+from handsup.needs.forms import NeedForm
+from handsup.needs.permissions import need_policy
+from handsup.people.forms import SLOTS, availability_grid
+
+
+@login_required
+def group_needs(request: AuthenticatedRequest, public_id: str) -> HttpResponse:
+    """Every need of the group, newest first, with its status and how full it is."""
+    group = access_group(request.user, public_id, "organise")
+    needs = list(
+        need_policy.needs_for(request.user, "manage").filter(group=group).order_by("-created_at")
+    )
+    return render(request, "needs/group_needs.html", {"group": group, "needs": needs})
+
+
+@login_required
+def new_need(request: AuthenticatedRequest, public_id: str) -> HttpResponse:
+    group = access_group(request.user, public_id, "organise")
+    form = NeedForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        assert form.details is not None
+        publish = "publish" in request.POST
+        need = actions.do_create_need(
+            actor=request.user, group=group, details=form.details, publish=publish
+        )
+        message = (
+            _("“%(title)s” is open: volunteers can see it.")
+            if publish
+            else _("“%(title)s” is saved as a draft. Only your group's organisers see it.")
+        )
+        messages.success(request, message % {"title": need.title})
+        return redirect("needs:group_needs", public_id=group.public_id)
+    return render(
+        request,
+        "needs/need_form.html",
+        {"group": group, "form": form, "need": None, "slots": SLOTS},
+        status=400 if form.is_bound else 200,
+    )
+
+
+@login_required
+def edit_need(request: AuthenticatedRequest, public_id: str, need_id: str) -> HttpResponse:
+    group = access_group(request.user, public_id, "organise")
+    need = access_group_need(request.user, group, need_id)
+    problem = None
+    try:
+        actions.check_can_edit(need)
+    except actions.NeedRuleBroken as error:
+        problem = str(error)
+    form = NeedForm.for_need(need, request.POST if request.method == "POST" else None)
+    if request.method == "POST" and problem is None and form.is_valid():
+        assert form.details is not None
+        changed = actions.do_update_need(actor=request.user, need=need, details=form.details)
+        messages.success(
+            request,
+            _("Changes to “%(title)s” saved.") % {"title": form.details.title}
+            if changed
+            else _("Nothing was changed."),
+        )
+        return redirect("needs:group_needs", public_id=group.public_id)
+    return render(
+        request,
+        "needs/need_form.html",
+        {"group": group, "form": form, "need": need, "problem": problem, "slots": SLOTS},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+@require_POST
+def publish_need(request: AuthenticatedRequest, public_id: str, need_id: str) -> HttpResponse:
+    group = access_group(request.user, public_id, "organise")
+    need = access_group_need(request.user, group, need_id)
+    try:
+        actions.check_can_publish(need)
+    except actions.NeedRuleBroken as error:
+        messages.error(request, str(error))
+    else:
+        actions.do_publish_need(actor=request.user, need=need)
+        messages.success(request, _("“%(title)s” is open.") % {"title": need.title})
+    return redirect("needs:group_needs", public_id=group.public_id)
+
+
+@login_required
+@require_POST
+def close_need(request: AuthenticatedRequest, public_id: str, need_id: str) -> HttpResponse:
+    group = access_group(request.user, public_id, "organise")
+    need = access_group_need(request.user, group, need_id)
+    try:
+        actions.check_can_close(need)
+    except actions.NeedRuleBroken as error:
+        messages.error(request, str(error))
+    else:
+        actions.do_close_need(actor=request.user, need=need)
+        messages.success(request, _("“%(title)s” is closed.") % {"title": need.title})
+    return redirect("needs:group_needs", public_id=group.public_id)
+
+
+@login_required
+def need_page(request: AuthenticatedRequest, public_id: str) -> HttpResponse:
+    """What the need is, roughly where, when, and which group asks: nothing about anyone."""
+    need = access_need(request.user, public_id, "view")
+    return render(
+        request,
+        "needs/need_page.html",
+        {
+            "need": need,
+            "skills": need.skills.select_related("skill"),
+            "windows": need.windows.all(),
+            "weekly_slots": [
+                f"{day} {slot}"
+                for day, cells in availability_grid(need.weekly_slots)
+                for slot, free in zip(SLOTS, cells, strict=True)
+                if free
+            ],
+            "can_manage": need_policy.allows(request.user, "manage", need),
+        },
+    )
