@@ -256,6 +256,13 @@ if DEMO_MODE and not TESTING and HANDSUP_DEMO_SMTP_PORT:
         "OPTIONS": {"host": "127.0.0.1", "port": HANDSUP_DEMO_SMTP_PORT, "timeout": 10},
     }
     HANDSUP_DELIVERY_MAILER = "outbox"
+# Delivery (messaging/delivery.py): sent rows are marked after this many sends or this
+# many seconds after the first unmarked one, whichever comes first. That is also the
+# crash window: a worker killed inside it sends those again, with the same Message-ID.
+HANDSUP_DELIVERY_MARK_EVERY = int(os.environ.get("HANDSUP_DELIVERY_MARK_EVERY", "100"))
+HANDSUP_DELIVERY_MARK_SECONDS = float(os.environ.get("HANDSUP_DELIVERY_MARK_SECONDS", "0.25"))
+# Pre-built MIME on Django's SMTP backend's connection (messaging/fastmail.py).
+HANDSUP_DELIVERY_PREBUILT_MIME = env_bool("HANDSUP_DELIVERY_PREBUILT_MIME", default=True)
 
 # Bounces and complaints from a mail provider through django-anymail: any ANYMAIL_*
 # variable becomes an ANYMAIL setting (ANYMAIL_WEBHOOK_SECRET="user:password",

@@ -1,25 +1,36 @@
-"""Benchmark Q2 (QUALITY.md): delivering the outbox to a local SMTP server, one worker.
+"""Benchmark Q2 (QUALITY.md): delivering the outbox to a local SMTP server.
 
-`bench_delivery(N)` makes N throwaway people and one group update queued to all of
-them, starts an SMTP server that counts what it receives (aiosmtpd, in a process of its
-own so it doesn't share this one's CPU), and times:
+`bench_delivery(N)` makes N throwaway people and, for each path it times, one group
+update queued to all of them; starts an SMTP server that counts what it receives
+(aiosmtpd, in a process of its own so it doesn't share this one's interpreter), and
+times, in the same run:
 
-* ours: `deliver_due` draining the N rows in one worker: claim with a lease, render
-  once per message, one token and link per person, send on one connection, mark sent
-  — with the default `mark_every=1` (each send recorded before the next), and again
-  with `mark_every=50` (a write back per 50 sends: faster, a larger crash window);
-* the baseline: Django's `send_mass_mail` of the same number of plain messages on one
-  connection (no database, no rendering, no marking) — the ceiling the SMTP round trip
-  itself sets.
+* ours, one worker: `deliver_due` draining the N rows — claim a batch with a lease,
+  render the message once, fill each person's pre-built MIME (their To, Message-ID,
+  unsubscribe token and link, RFC 8058 headers), send on one SMTP connection, mark sent
+  (`HANDSUP_DELIVERY_MARK_EVERY` sends per write back unless `mark_every` is given);
+* ours, two workers (PostgreSQL only): two forked processes running the same
+  `deliver_due`, each claiming its own batches (`FOR UPDATE SKIP LOCKED`), each with
+  its own connections; timed from the moment both are told to start until the last
+  one is done (SQLite has one writer at a time: one worker is its figure);
+* for reference, the normal path on one worker (`HANDSUP_DELIVERY_PREBUILT_MIME` off: an
+  `EmailMultiAlternatives` per recipient through Django's SMTP backend), unless
+  `normal_path=False`;
+* the baseline: Django's `send_mass_mail` of the same number of plain-text messages on
+  one connection (no database, no rendering, no marking).
 
-Everything it made is deleted at the end. Results are dicts in the QUALITY.md shape.
+Each of ours also reports the batches' p50/p95 (milliseconds per batch of `batch_size`);
+every row checks the server's count and says how much CPU the server itself spent per
+message (on Linux): on a small machine that, not the client, sets the ceiling.
+Everything it made is deleted at the end. Results are dicts in the QUALITY.md shape
+(`name`, `baseline`, `database`, `recipients`/`rows`, `seconds`, `per_s`).
 """
 
 from __future__ import annotations
 
 import multiprocessing
-import platform
-import sqlite3
+import os
+import statistics
 import time as clock
 from datetime import timedelta
 from typing import Any
@@ -33,13 +44,15 @@ from django.utils import timezone
 
 from handsup.accounts.models import User
 from handsup.groups.models import Group
-from handsup.messaging.delivery import deliver_due
+from handsup.messaging.delivery import DeliveryReport, default_mark_every, deliver_due
 from handsup.messaging.models import Kind, Message, OutboxItem
 from handsup.messaging.smtp_sink import free_port, serve_counting
 
 BENCH_DOMAIN = "delbench.handsup.invalid"
 BENCH_SLUG = "q2-bench-group"
 TARGET_PER_S = {"postgresql": 2000.0, "sqlite": 1000.0}
+TARGET_WORKERS = {"postgresql": 2, "sqlite": 1}
+DEFAULT_MESSAGES = 20_000
 BODY = (
     "## Saturday\n\nWe're leafleting the **high street** from 10am; meet by the library.\n\n"
     "- bring water\n- wear comfy shoes\n\n[Route map](https://example.org/route)"
@@ -64,6 +77,16 @@ class CountingSMTPServer:
 
     def count(self) -> int:
         return int(self.received.value)
+
+    def cpu_seconds(self) -> float | None:
+        """The server process's CPU time so far (Linux; None elsewhere): how much of the
+        machine the server itself takes, the ceiling every client here shares."""
+        try:
+            with open(f"/proc/{self.process.pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
         self.process.kill()
@@ -93,20 +116,19 @@ def _make_people(n: int, *, using: str) -> list[int]:
     )
 
 
-def _queue(message: Message, user_ids: list[int], *, using: str) -> None:
+def _queue(group: Group, user_ids: list[int], *, using: str) -> Message:
+    message = Message.objects.using(using).create(
+        kind=Kind.GROUP_UPDATE, group=group, subject="Saturday", body_markdown=BODY
+    )
     due = timezone.now() - timedelta(seconds=1)
     OutboxItem.objects.using(using).bulk_create(
         (
-            OutboxItem(
-                message=message,
-                user_id=pk,
-                address=f"r{i}@{BENCH_DOMAIN}",
-                due_at=due,
-            )
+            OutboxItem(message=message, user_id=pk, address=f"r{i}@{BENCH_DOMAIN}", due_at=due)
             for i, pk in enumerate(user_ids)
         ),
         batch_size=5000,
     )
+    return message
 
 
 def _clean_up(*, using: str) -> None:
@@ -117,27 +139,110 @@ def _clean_up(*, using: str) -> None:
     User.objects.using(using).filter(email__endswith=f"@{BENCH_DOMAIN}")._raw_delete(using)
 
 
+def _drain(*, batch_size: int, mark_every: int, using: str) -> DeliveryReport:
+    return deliver_due(
+        worker_id=f"bench-{os.getpid()}",
+        batch_size=batch_size,
+        time_budget=3600,
+        mark_every=mark_every,
+        using=using,
+    )
+
+
+def _worker(
+    go: Any, results: Any, *, batch_size: int, mark_every: int, using: str
+) -> None:  # pragma: no cover (runs in a forked process)
+    try:
+        go.wait()
+        started = clock.monotonic()
+        report = _drain(batch_size=batch_size, mark_every=mark_every, using=using)
+        results.put((report.sent, report.batch_seconds, started, clock.monotonic(), ""))
+    except BaseException as error:
+        results.put((0, [], 0.0, 0.0, f"{type(error).__name__}: {error}"))
+    finally:
+        connections.close_all()
+
+
+def _run_workers(
+    workers: int, *, batch_size: int, mark_every: int, using: str
+) -> tuple[int, float, list[float]]:
+    """(sent, seconds, batch seconds) for `workers` processes draining the outbox."""
+    if workers == 1:
+        started = clock.perf_counter()
+        report = _drain(batch_size=batch_size, mark_every=mark_every, using=using)
+        return report.sent, clock.perf_counter() - started, report.batch_seconds
+    # Forked, so they inherit the settings (and, in tests, the test database's name);
+    # each opens its own database and SMTP connections.
+    context = multiprocessing.get_context("fork")
+    connections.close_all()
+    go = context.Event()
+    results = context.Queue()
+    processes = [
+        context.Process(
+            target=_worker,
+            args=(go, results),
+            kwargs={"batch_size": batch_size, "mark_every": mark_every, "using": using},
+        )
+        for _ in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    clock.sleep(0.2)  # let them start before the clock does
+    started = clock.monotonic()
+    go.set()
+    finished = [results.get(timeout=3600) for _ in processes]
+    for process in processes:
+        process.join(30)
+    errors = [error for *_, error in finished if error]
+    if errors:
+        raise RuntimeError(f"A benchmark worker failed: {errors[0]}")
+    seconds = max(ended for _s, _b, _st, ended, _e in finished) - started
+    batches = [b for _s, times, *_ in finished for b in times]
+    return sum(sent for sent, *_ in finished), seconds, batches
+
+
+def _cpu_per_message(
+    server: CountingSMTPServer, before: float | None, messages: int
+) -> float | None:
+    after = server.cpu_seconds()
+    if before is None or after is None:
+        return None
+    return round((after - before) * 1000 / messages, 3)
+
+
+def _percentile_ms(values: list[float], fraction: float) -> float | None:
+    if not values:
+        return None
+    if len(values) == 1:
+        return round(values[0] * 1000, 1)
+    cuts = statistics.quantiles(values, n=100, method="inclusive")
+    return round(cuts[int(fraction * 100) - 1] * 1000, 1)
+
+
 def bench_delivery(
-    messages: int = 5_000,
+    messages: int = DEFAULT_MESSAGES,
     *,
     batch_size: int = 500,
-    mark_every_values: tuple[int, ...] = (1, 50),
+    workers: tuple[int, ...] | None = None,
+    mark_every: int | None = None,
+    normal_path: bool = True,
     using: str = DEFAULT_DB_ALIAS,
 ) -> list[dict[str, Any]]:
-    """Messages per second delivered to a local SMTP server by one worker, and baseline."""
+    """Messages per second delivered to a local SMTP server: ours, and the baseline.
+
+    `workers`: the worker counts to time (default: 1 and 2 on PostgreSQL, 1 on SQLite).
+    """
     if messages < 1:
         raise ValueError("The benchmark needs at least one message.")
-    connection = connections[using]
-    database = connection.vendor
-    machine = {
-        "cores": multiprocessing.cpu_count(),
-        "python": platform.python_version(),
-        "database_version": sqlite3.sqlite_version
-        if database == "sqlite"
-        else str(connection.cursor().connection.info.server_version),
-    }
+    database = connections[using].vendor
+    if workers is None:
+        workers = (1, 2) if database == "postgresql" else (1,)
+    if database != "postgresql" and any(n > 1 for n in workers):
+        raise ValueError("More than one delivery worker is timed on PostgreSQL only.")
+    mark_every = mark_every or default_mark_every()
     server = CountingSMTPServer()
     results: list[dict[str, Any]] = []
+    common = {"database": database, "recipients": messages, "rows": messages}
     _clean_up(using=using)
     try:
         with override_settings(MAILERS=_mailers(server.port)):
@@ -145,57 +250,56 @@ def bench_delivery(
                 name="Q2 benchmark group", slug=BENCH_SLUG, kind="branch"
             )
             user_ids = _make_people(messages, using=using)
-            for mark_every in mark_every_values:
-                message = Message.objects.using(using).create(
-                    kind=Kind.GROUP_UPDATE, group=group, subject="Saturday", body_markdown=BODY
-                )
-                _queue(message, user_ids, using=using)
-                before = server.count()
-                started = clock.perf_counter()
-                report = deliver_due(
-                    worker_id="bench",
-                    batch_size=batch_size,
-                    time_budget=3600,
-                    mark_every=mark_every,
-                    using=using,
-                )
-                seconds = clock.perf_counter() - started
-                received = server.count() - before
+            runs = [(n, True) for n in workers] + ([(1, False)] if normal_path else [])
+            for count, prebuilt in runs:
+                _queue(group, user_ids, using=using)
+                before, cpu_before = server.count(), server.cpu_seconds()
+                with override_settings(HANDSUP_DELIVERY_PREBUILT_MIME=prebuilt):
+                    sent, seconds, batches = _run_workers(
+                        count, batch_size=batch_size, mark_every=mark_every, using=using
+                    )
+                plural = "worker" if count == 1 else "workers"
+                path = "pre-built MIME" if prebuilt else "normal path, EmailMultiAlternatives"
                 results.append(
                     {
-                        "name": f"outbox delivery, 1 worker (mark_every={mark_every})",
+                        "name": f"outbox delivery, {path}, {count} {plural} (ours)",
                         "baseline": False,
-                        "database": database,
-                        "messages": messages,
+                        **common,
+                        "workers": count,
+                        "prebuilt_mime": prebuilt,
                         "batch_size": batch_size,
                         "mark_every": mark_every,
-                        "sent": report.sent,
-                        "received_by_server": received,
+                        "sent": sent,
+                        "received_by_server": server.count() - before,
+                        "server_cpu_ms_per_message": _cpu_per_message(server, cpu_before, messages),
                         "seconds": round(seconds, 3),
-                        "per_s": round(report.sent / seconds, 1),
-                        "target_per_s": TARGET_PER_S.get(database),
-                        **machine,
+                        "per_s": round(sent / seconds, 1),
+                        "p50_ms": _percentile_ms(batches, 0.50),
+                        "p95_ms": _percentile_ms(batches, 0.95),
+                        "latency_of": f"one batch of {batch_size}",
+                        "target_per_s": TARGET_PER_S.get(database)
+                        if prebuilt and count <= TARGET_WORKERS.get(database, 1)
+                        else None,
                     }
                 )
             sender = str(settings.DEFAULT_FROM_EMAIL)
             datatuple = [
                 ("Saturday", BODY, sender, [f"r{i}@{BENCH_DOMAIN}"]) for i in range(messages)
             ]
-            before = server.count()
+            before, cpu_before = server.count(), server.cpu_seconds()
             started = clock.perf_counter()
             sent = send_mass_mail(datatuple)
             seconds = clock.perf_counter() - started
             results.append(
                 {
-                    "name": "Django send_mass_mail (plain text, no database)",
+                    "name": "Django send_mass_mail (plain text, no database), 1 connection",
                     "baseline": True,
-                    "database": database,
-                    "messages": messages,
+                    **common,
                     "sent": sent,
                     "received_by_server": server.count() - before,
+                    "server_cpu_ms_per_message": _cpu_per_message(server, cpu_before, messages),
                     "seconds": round(seconds, 3),
                     "per_s": round(sent / seconds, 1),
-                    **machine,
                 }
             )
     finally:
@@ -205,10 +309,10 @@ def bench_delivery(
 
 
 def format_results(results: list[dict[str, Any]]) -> str:
-    lines = [f"{'path':<58} {'db':<10} {'messages':>8} {'seconds':>8} {'per s':>9}"]
+    lines = [f"{'path':<66} {'db':<10} {'messages':>8} {'seconds':>8} {'per s':>9}"]
     for row in results:
         lines.append(
-            f"{row['name']:<58} {row['database']:<10} {row['messages']:>8} "
+            f"{row['name']:<66} {row['database']:<10} {row['recipients']:>8} "
             f"{row['seconds']:>8.2f} {row['per_s']:>9.1f}"
         )
     return "\n".join(lines)

@@ -44,7 +44,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from handsup.accounts.models import User
-from handsup.messaging.delivery import _mail_domain, message_id_header
+from handsup.messaging.delivery import message_id_domain, message_id_header
 from handsup.messaging.models import (
     AddressSuppression,
     Decision,
@@ -101,7 +101,7 @@ def on_tracking_event(*, event: AnymailTrackingEvent, esp_name: str, **kwargs: A
 def our_message_ids(event: AnymailTrackingEvent) -> set[str]:
     """The Message-IDs of ours an event mentions: its `message_id`, its metadata, or
     anywhere in the raw event. Bare and lower-cased, without angle brackets."""
-    pattern = re.compile(rf"[0-9a-f]{{32}}@{re.escape(_mail_domain().lower())}")
+    pattern = re.compile(rf"[0-9a-f]{{32}}@{re.escape(message_id_domain().lower())}")
     texts = [str(event.message_id or ""), str(event.metadata or ""), str(event.esp_event or "")]
     return {found for text in texts for found in pattern.findall(text.lower())}
 

@@ -562,3 +562,63 @@ def test_service_mail_still_arrives_after_stopping_everything(sink):
     Unsubscribe.objects.create(user=person, scope=Unsubscribe.Scope.EVERYTHING)
     report = deliver_due(worker_id="w", time_budget=10)
     assert (report.sent, report.cancelled) == (1, 0)
+
+
+# --- Q2: the delivery benchmark ------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)  # two workers on PostgreSQL are other processes
+def test_the_delivery_bench_times_ours_and_send_mass_mail_in_one_run():
+    from handsup.accounts.models import User
+    from handsup.messaging.bench_delivery import BENCH_DOMAIN, bench_delivery
+
+    results = bench_delivery(60, batch_size=25)
+    postgresql = connections["default"].vendor == "postgresql"
+    ours = [r for r in results if not r["baseline"]]
+    [baseline] = [r for r in results if r["baseline"]]
+    # Ours with pre-built MIME on 1 worker (and 2 on PostgreSQL), the normal path for
+    # reference, then Django's send_mass_mail.
+    assert [(r["workers"], r["prebuilt_mime"]) for r in ours] == (
+        [(1, True), (2, True), (1, False)] if postgresql else [(1, True), (1, False)]
+    )
+    assert results[-1] is baseline and "send_mass_mail" in baseline["name"]
+    for result in results:
+        assert {"name", "baseline", "database", "recipients", "rows", "seconds", "per_s"} <= set(
+            result
+        )
+        assert result["recipients"] == result["rows"] == 60
+        # Every message really reached the server, once.
+        assert result["sent"] == result["received_by_server"] == 60
+        assert result["seconds"] > 0 and result["per_s"] > 0
+    for result in ours:
+        assert result["p50_ms"] is not None and result["p95_ms"] >= result["p50_ms"]
+    assert not User.objects.filter(email__endswith=BENCH_DOMAIN).exists()
+    assert not OutboxItem.objects.exists() and not Message.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bench_messaging_prints_delivery_with_its_baseline():
+    import io
+    import json
+
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command(
+        "bench",
+        "messaging",
+        "--recipients",
+        "40",
+        "--delivery-recipients",
+        "30",
+        "--json",
+        stdout=out,
+    )
+    report = json.loads(out.getvalue())
+    assert report["figures"] == ["Q1", "Q2"]
+    names = [r["name"] for r in report["results"]]
+    assert any("pre-built MIME, 1 worker" in name for name in names)
+    assert any("send_mass_mail" in name for name in names)
+    delivered = [r for r in report["results"] if "received_by_server" in r]
+    assert {r["rows"] for r in delivered} == {30}
+    assert any(note.startswith("Target (Q2)") for note in report["notes"])
