@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import IntegrityError, transaction
@@ -45,7 +45,9 @@ def refused(need: Need, **changes: object) -> bool:
         {"schedule_kind": "windows"},  # set times, but weekly slots too
         {"weekly_slots": 1 << 21},  # a bit beyond Sunday evening
         {"status": "closed"},  # closed without saying when
-        {"closed_at": timezone.now()},  # open, yet closed at some time
+        # Open, yet closed at some time (a fixed moment: the ids must be the same in
+        # every xdist worker that collects them).
+        {"closed_at": datetime(2026, 1, 1, tzinfo=UTC)},
     ],
     ids=str,
 )
