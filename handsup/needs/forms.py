@@ -10,6 +10,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from handsup.needs.actions import NeedDetails, SkillWanted, TimeWindow, need_problems
+from handsup.needs.matching import ShortlistFilters
 from handsup.needs.models import MAX_RADIUS_KM, MIN_RADIUS_KM, Need
 from handsup.people.forms import DAYS, SLOTS
 from handsup.people.models import PersonSkill, Skill
@@ -249,3 +250,33 @@ class NeedForm(forms.Form):
         if not self.errors:
             self.details = details
         return cleaned
+
+
+class ShortlistFilterForm(forms.Form):
+    """The shortlist's filters, from the query string. Anything malformed gets a message
+    beside its field and the shortlist is shown unfiltered by it."""
+
+    min_level = forms.TypedChoiceField(
+        label=_("Lowest level for the must-have skills"),
+        choices=[("", _("As the need asks")), *PersonSkill.Level.choices],
+        coerce=int,
+        empty_value=None,
+        required=False,
+    )
+    max_km = forms.IntegerField(
+        label=_("Furthest away (km)"),
+        min_value=MIN_RADIUS_KM,
+        max_value=MAX_RADIUS_KM,
+        required=False,
+        help_text=_("For needs on site; remote needs ignore it."),
+    )
+    members_only = forms.BooleanField(label=_("Only our members"), required=False)
+
+    def filters(self) -> ShortlistFilters:
+        """The valid filters (call after `is_valid`); a field in error is left out."""
+        cleaned = getattr(self, "cleaned_data", {})
+        return ShortlistFilters(
+            min_level=None if "min_level" in self.errors else cleaned.get("min_level"),
+            max_km=None if "max_km" in self.errors else cleaned.get("max_km"),
+            members_only=bool(cleaned.get("members_only")),
+        )

@@ -17,5 +17,10 @@ urlpatterns = [
         views.close_need,
         name="close",
     ),
+    path(
+        "groups/manage/<str:public_id>/needs/<str:need_id>/shortlist/",
+        views.need_shortlist,
+        name="shortlist",
+    ),
     path("needs/<str:public_id>/", views.need_page, name="page"),
 ]

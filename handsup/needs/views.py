@@ -13,9 +13,12 @@ from handsup.core.http import AuthenticatedRequest
 from handsup.groups.access import access_group
 from handsup.needs import actions
 from handsup.needs.access import access_group_need, access_need
-from handsup.needs.forms import NeedForm
+from handsup.needs.forms import NeedForm, ShortlistFilterForm
+from handsup.needs.matching import SHORTLIST_SIZE, shortlist
+from handsup.needs.models import Need
 from handsup.needs.permissions import need_policy
 from handsup.people.forms import SLOTS, availability_grid
+from handsup.privacy.access import log_access
 
 
 @login_required
@@ -109,6 +112,45 @@ def close_need(request: AuthenticatedRequest, public_id: str, need_id: str) -> H
         actions.do_close_need(actor=request.user, need=need)
         messages.success(request, _("“%(title)s” is closed.") % {"title": need.title})
     return redirect("needs:group_needs", public_id=group.public_id)
+
+
+# What a shortlist card shows of each person, for the access log.
+SHORTLIST_FIELDS = ["skills", "distance_band", "availability", "asks_history"]
+
+
+@login_required
+def need_shortlist(request: AuthenticatedRequest, public_id: str, need_id: str) -> HttpResponse:
+    """The top pseudonymous cards for a draft or open need, with the organiser's filters.
+
+    Every person shown is written to the access log, even though the cards name nobody:
+    the group learns something about each of them."""
+    group = access_group(request.user, public_id, "organise")
+    need = access_group_need(request.user, group, need_id)
+    form = ShortlistFilterForm(request.GET or None)
+    valid = form.is_valid() if form.is_bound else True
+    cards = []
+    if need.is_editable:
+        cards = shortlist(need, filters=form.filters())
+        log_access(
+            actor=request.user,
+            subjects=[card.user_id for card in cards],
+            purpose="shortlist",
+            fields=SHORTLIST_FIELDS,
+            group=group,
+        )
+    return render(
+        request,
+        "needs/shortlist.html",
+        {
+            "group": group,
+            "need": need,
+            "form": form,
+            "cards": cards,
+            "size": SHORTLIST_SIZE,
+            "remote": need.location_kind == Need.LocationKind.REMOTE,
+        },
+        status=200 if valid else 400,
+    )
 
 
 @login_required

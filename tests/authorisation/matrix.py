@@ -343,6 +343,11 @@ MATRIX: dict[str, Expect] = {
     "groups/manage/<str:public_id>/needs/<str:need_id>/close/": Expect(
         ORGANISE_A, path=_need_a("close/", publish=True), method="post"
     ),
+    "groups/manage/<str:public_id>/needs/<str:need_id>/shortlist/": Expect(
+        ORGANISE_A,
+        path=_need_a("shortlist/", publish=True),
+        why="pseudonymous cards, access-logged; B's organiser gets 404",
+    ),
     "needs/<str:public_id>/": Expect(
         frozenset({"volunteer", "volunteer_no_consent", "organiser_a", "admin_a"}),
         path=_need_a(manage=False, publish=True),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -10,9 +11,16 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from handsup.accounts.models import User
+from handsup.groups.models import Group, Membership
+from handsup.messaging.models import Decision, Kind, LedgerEntry, Message, Reason
 from handsup.needs.actions import NeedDetails, SkillWanted, TimeWindow, do_create_need
 from handsup.needs.models import Need
-from handsup.people.models import Skill
+from handsup.people.models import Person, PersonSkill, Profile, Skill
+from handsup.places.geo import Location, Point
+from handsup.places.postcodes import PlaceKind
+from handsup.privacy.consent import do_record_consent
+from handsup.privacy.register import PurposeCode
 
 
 def in_days(days: int) -> date:
@@ -95,3 +103,91 @@ def form_data(skills: list[Skill], **changes: Any) -> dict[str, Any]:
 @pytest.fixture
 def window() -> TimeWindow:
     return TimeWindow(at(5, 18), at(5, 20))
+
+
+# --- People for matching: a volunteer with exactly the facts a test names ----------------
+
+# The demo needs' centre (Manchester M1); volunteers are placed by offsets from it.
+CENTRE = Point(384_500, 398_000)
+_serial = itertools.count()
+
+
+def make_volunteer(
+    *,
+    skills: dict[Skill, tuple[int, bool]] | None = None,
+    offset_m: tuple[int, int] | None = (0, 0),
+    found: str | None = "movement",
+    member_of: Group | None = None,
+    verified: bool = True,
+    active: bool = True,
+    travel_radius_km: int = 10,
+    availability: int = 0,
+    asks_per_week: int = 1,
+    marker: str = "",
+) -> User:
+    """A volunteer: `skills` maps a skill to (level, can do it remotely); `found` is
+    "movement", "groups" (only my groups) or None (no consent to be found)."""
+    n = next(_serial)
+    user = User.objects.create_user(
+        f"v{n}@example.test", None, full_name=f"Volunteer Name{n} {marker}", is_active=active
+    )
+    point = None if offset_m is None else Point(CENTRE[0] + offset_m[0], CENTRE[1] + offset_m[1])
+    person = Person.objects.create(
+        user=user,
+        display_name=user.full_name,
+        verified=verified,
+        postcode="M1 1AE" if point else "",
+        district="M1" if point else "",
+        eastings=point.eastings if point else None,
+        northings=point.northings if point else None,
+    )
+    Profile.objects.create(
+        person=person,
+        travel_radius_km=travel_radius_km,
+        availability=availability,
+        asks_per_week_normal=asks_per_week,
+        asks_per_week_campaign=max(asks_per_week, 3),
+        phone=f"07700 9{n:05d}",
+    )
+    for skill, (level, remote) in (skills or {}).items():
+        PersonSkill.objects.create(person=person, skill=skill, level=level, remote=remote)
+    if member_of is not None:
+        Membership.objects.create(user=user, group=member_of)
+    if found is not None:
+        purpose = PurposeCode.FOUND_MOVEMENT if found == "movement" else PurposeCode.FOUND_MY_GROUPS
+        do_record_consent(user=user, purpose=purpose, given=True, source="web", recorded_by=user)
+    return user
+
+
+def record_ask(user: User, group: Group, at: datetime, decision: str = Decision.SENT) -> None:
+    """An ask the ledger says went to `user` at `at` (as pacing would have written it)."""
+    message = Message.objects.create(kind=Kind.ASK, group=group, subject="Can you help?")
+    LedgerEntry.objects.create(
+        user=user,
+        message=message,
+        kind=Kind.ASK,
+        group=group,
+        at=at,
+        decision=decision,
+        reason=Reason.QUIET_HOURS if decision == Decision.HELD else Reason.WITHIN_BUDGET,
+        release_at=at + timedelta(hours=8) if decision == Decision.HELD else None,
+    )
+
+
+def on_site_details(taxonomy: list[Skill], **changes: Any) -> NeedDetails:
+    """An open on-site need in Manchester M1 within 10 km, one set time in 10 days."""
+    details = NeedDetails(
+        title="Stewards for the summer fair",
+        description="Help people find their way.",
+        skills=(SkillWanted(skill=taxonomy[0], min_level=2, required=True),),
+        location_kind=Need.LocationKind.ON_SITE,
+        place=Location(CENTRE, PlaceKind.DISTRICT, "M1", "M1"),
+        radius_km=10,
+        schedule_kind=Need.ScheduleKind.WINDOWS,
+        windows=(TimeWindow(at(10, 10), at(10, 16)),),
+        hours=Decimal(6),
+        people_needed=4,
+        closes_on=in_days(9),
+        visibility=Need.Visibility.MOVEMENT,
+    )
+    return replace(details, **changes)

@@ -1,0 +1,541 @@
+"""Who may be suggested for a need, in what order, and why: the shortlist's rules.
+
+Three things live here, one place each:
+
+- **Eligibility** (`eligible_people`): one queryset, one SQL statement, whatever the
+  number of people. Someone is eligible for a need when they are findable by its group
+  (`Person.objects.findable`: verified, and consenting to be found by the movement or by
+  their own groups); their account is active (not suspended; erased people have no
+  rows left); they have not blocked the group; they are under their ask budget (asks
+  sent or held in the last 7 days below their own weekly limit bounded by the
+  movement's, and in the last 24 hours below the movement's daily limit: the numbers
+  messaging's pacing applies to an ask from this group now, campaign periods included);
+  on site, they live within the smaller of the need's radius and their travel radius;
+  they hold every must-have skill at the minimum level or better (for a remote need,
+  marked "I can do this remotely"); and they are not away for the whole of it (every
+  one of its set times, or for an ongoing need from today until it closes). Who was
+  already invited, declined or offered comes with invitations, through
+  `exclude_user_ids`.
+- **Ranking** (`score`): one function, weights in `WEIGHTS`, ties broken by the per-need
+  pseudonym's hash, so the order is the same on every load.
+- **Cards** (`shortlist`): what an organiser sees of each person: a pseudonym stable for
+  the need, the need's skills they hold with levels, a distance band or "remote", how
+  many of the need's times they are free, when they were last asked, and one sentence
+  naming the two largest parts of their score. Never a name, contact detail, postcode
+  or exact place.
+
+This is the database path, for demo scale: everyone eligible is scored in Python after
+one query for them and one for their skills. The national-scale path comes later and
+keeps these rules.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from functools import reduce
+from operator import and_, or_
+from typing import Any
+
+from django.db.models import (
+    BigIntegerField,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    Max,
+    OuterRef,
+    Prefetch,
+    QuerySet,
+    Subquery,
+    Value,
+    prefetch_related_objects,
+)
+from django.db.models.functions import Cast, Coalesce, Least
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+from django.utils.timesince import timesince
+from django.utils.translation import gettext as _
+
+from handsup.groups.models import GroupBlock, Membership
+from handsup.messaging.models import Decision, Kind, LedgerEntry, Message
+from handsup.messaging.pacing import rules_for
+from handsup.needs.models import Need, NeedSkill
+from handsup.people.models import DateAway, Person, PersonSkill, Profile
+from handsup.people.querysets import PersonQuerySet
+from handsup.places.geo import DistanceBand, Point
+
+SHORTLIST_SIZE = 50
+
+# How much each part of the score counts. Each part is between 0 and 1 before weighting,
+# so a score is at most 1. Why these:
+# - skills: the need is about what people can do, so fit counts most. Meeting a minimum
+#   gives half marks for that skill, "can teach others" full marks; nice-to-have skills
+#   count half as much as must-haves.
+# - availability: the share of the need's times (weekly slots, or the slots its set
+#   times fall in) the person says they are free.
+# - distance: on site, how much of their reach (the smaller radius) is left over; for a
+#   remote need everyone gets 0, so it neither helps nor names anyone.
+# - fairness: least recently asked first, then fewest asks in 30 days, with a gentle boost
+#   for people never asked, so nobody is asked over and over while others wait.
+# - reliability: no outcomes are recorded yet (that comes with "who helped"), so everyone
+#   gets the prior, RELIABILITY_PRIOR; it shifts nobody, and the sentence never names it.
+WEIGHTS: dict[str, float] = {
+    "skills": 0.30,
+    "availability": 0.20,
+    "distance": 0.20,
+    "fairness": 0.20,
+    "reliability": 0.10,
+}
+RELIABILITY_PRIOR = 0.5
+# Fairness: "not asked recently" reaches full marks at this many days.
+FAIRNESS_FULL_AFTER_DAYS = 90
+NEVER_ASKED_BOOST = 0.15
+# A reliability band is shown only once someone has this many recorded outcomes.
+RELIABILITY_MIN_OUTCOMES = 3
+
+# Parts of the day, by the local hour a need's set time covers (matching the volunteer's
+# weekly grid: morning, afternoon, evening).
+AFTERNOON_FROM_HOUR = 12
+EVENING_FROM_HOUR = 17
+
+WEEK = timedelta(days=7)
+DAY = timedelta(days=1)
+FAIRNESS_WINDOW = timedelta(days=30)
+# Someone with no profile row has the profile's defaults.
+DEFAULT_TRAVEL_RADIUS_KM = Profile._meta.get_field("travel_radius_km").get_default()
+
+
+@dataclass(frozen=True)
+class ShortlistFilters:
+    """What an organiser narrowed the shortlist to (already validated)."""
+
+    min_level: int | None = None  # every must-have skill at this level or better
+    max_km: int | None = None  # on-site needs only
+    members_only: bool = False  # only members of the need's group
+
+
+# --- Eligibility --------------------------------------------------------------------------
+
+
+def eligible_people(
+    need: Need,
+    *,
+    now: datetime | None = None,
+    filters: ShortlistFilters | None = None,
+    exclude_user_ids: Collection[int] | QuerySet[Any, Any] = (),
+) -> PersonQuerySet:
+    """Everyone who may be suggested for `need` now, as one queryset.
+
+    Annotated with what ranking needs: `asks_30d`, `last_asked_at`, `availability_bits`,
+    and on site `distance_sq_m` (squared metres; exact distances never leave matching).
+    `exclude_user_ids` drops people already dealt with for this need (invitations).
+    """
+    now = now or timezone.now()
+    filters = filters or ShortlistFilters()
+    _fetch_skills_and_times(need)
+    group = need.group
+    people = (
+        Person.objects.findable(by=group)
+        .filter(user__is_active=True)
+        .exclude(user_id__in=GroupBlock.objects.filter(group=group).values("user_id"))
+    )
+    if isinstance(exclude_user_ids, QuerySet) or exclude_user_ids:
+        people = people.exclude(user_id__in=exclude_user_ids)
+    if filters.members_only:
+        people = people.filter(user_id__in=Membership.objects.filter(group=group).values("user_id"))
+    people = _under_ask_budget(people, need, now)
+    people = _with_the_skills(people, need, filters.min_level)
+    if need.location_kind == Need.LocationKind.ON_SITE:
+        people = _within_reach(people, need, filters.max_km)
+    people = _not_away(people, need, now)
+    return people.annotate(
+        asks_30d=_asks_since(now - FAIRNESS_WINDOW, now),
+        last_asked_at=Subquery(
+            _counted_asks(now).values("user_id").annotate(last=Max("at")).values("last")[:1]
+        ),
+        availability_bits=Coalesce("profile__availability", Value(0)),
+    )
+
+
+def _fetch_skills_and_times(need: Need) -> None:
+    """Read the need's skills and times once, whichever rule or part asks first."""
+    prefetch_related_objects(
+        [need], Prefetch("skills", NeedSkill.objects.select_related("skill")), "windows"
+    )
+
+
+def _counted_asks(now: datetime) -> QuerySet[LedgerEntry]:
+    """One person's asks that count against a budget (sent, or held overnight)."""
+    return LedgerEntry.objects.filter(
+        user_id=OuterRef("user_id"),
+        kind=Kind.ASK,
+        decision__in=(Decision.SENT, Decision.HELD),
+        at__lte=now,
+    )
+
+
+def _asks_since(since: datetime, now: datetime) -> Coalesce:
+    counted = (
+        _counted_asks(now)
+        .filter(at__gt=since)
+        .values("user_id")
+        .annotate(n=Count("pk"))
+        .values("n")[:1]
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def _under_ask_budget(people: PersonQuerySet, need: Need, now: datetime) -> PersonQuerySet:
+    """Pacing's limits for an ask from this group now, read from messaging (`rules_for`):
+    the movement's daily limit, and the person's own weekly one bounded by the movement's.
+    """
+    rules = rules_for(Message(kind=Kind.ASK, group=need.group), now=now)
+    assert rules.person_week_column is not None and rules.per_week is not None
+    own_weekly = Coalesce(f"profile__{rules.person_week_column}", Value(rules.person_week_default))
+    people = people.annotate(
+        asks_7d=_asks_since(now - WEEK, now),
+        asks_1d=_asks_since(now - DAY, now),
+        ask_limit_7d=Least(own_weekly, Value(rules.per_week)),
+    ).filter(asks_7d__lt=F("ask_limit_7d"))
+    if rules.per_day is not None:
+        people = people.filter(asks_1d__lt=rules.per_day)
+    return people
+
+
+def _with_the_skills(people: PersonQuerySet, need: Need, min_level: int | None) -> PersonQuerySet:
+    """Every must-have skill at its minimum (or the filter's, if higher); for a remote
+    need, marked as doable remotely. A need with only nice-to-have skills asks for one
+    of them, so the shortlist is never everyone in the movement."""
+    wanted = list(need.skills.all())
+    remote = need.location_kind == Need.LocationKind.REMOTE
+
+    def holds(skill_ids: list[int], level: int) -> Exists:
+        rows = PersonSkill.objects.filter(
+            person_id=OuterRef("pk"), skill_id__in=skill_ids, level__gte=level
+        )
+        return Exists(rows.filter(remote=True) if remote else rows)
+
+    required = [w for w in wanted if w.required]
+    for item in required:
+        people = people.filter(holds([item.skill_id], max(item.min_level, min_level or 0)))
+    if not required and wanted:
+        people = people.filter(
+            reduce(or_, [holds([w.skill_id], max(w.min_level, min_level or 0)) for w in wanted])
+        )
+    return people
+
+
+def _within_reach(people: PersonQuerySet, need: Need, max_km: int | None) -> PersonQuerySet:
+    """Within the smaller of the need's radius and their own travel radius (and the
+    organiser's distance filter), by straight-line distance on the grid."""
+    assert need.eastings is not None and need.northings is not None
+    assert need.radius_km is not None
+    centre = Point(need.eastings, need.northings)
+    # Squares of grid differences overflow 32-bit integers beyond ~46 km: widen first.
+    d_e = Cast(F("eastings"), BigIntegerField()) - Value(centre.eastings)
+    d_n = Cast(F("northings"), BigIntegerField()) - Value(centre.northings)
+    reach_m = Cast(
+        Least(
+            Coalesce("profile__travel_radius_km", Value(DEFAULT_TRAVEL_RADIUS_KM)),
+            Value(need.radius_km),
+        ),
+        BigIntegerField(),
+    ) * Value(1000)
+    box_km = min(need.radius_km, max_km) if max_km is not None else need.radius_km
+    people = (
+        people.in_box_around(centre, box_km)
+        .annotate(distance_sq_m=d_e * d_e + d_n * d_n, reach_sq_m=reach_m * reach_m)
+        .filter(distance_sq_m__lte=F("reach_sq_m"))
+    )
+    if max_km is not None:
+        # The filter narrows who is shown; the score still measures their own reach.
+        people = people.filter(distance_sq_m__lte=(max_km * 1000) ** 2)
+    return people
+
+
+def need_dates(need: Need, today: date) -> list[tuple[date, date, bool]]:
+    """The stretches of days the need happens on, in local dates, each with whether only
+    being away for all of it rules someone out: a set time is missed by being away for
+    any of it; an ongoing need, from today until it closes, only by being away throughout.
+    """
+    if need.schedule_kind == Need.ScheduleKind.ONGOING:
+        return [(today, max(today, need.closes_on), True)]
+    return [
+        (timezone.localdate(w.starts_at), timezone.localdate(w.ends_at), False)
+        for w in need.windows.all()
+    ]
+
+
+def _not_away(people: PersonQuerySet, need: Need, now: datetime) -> PersonQuerySet:
+    """Away for the whole of it: away during every one of its set times, or throughout
+    an ongoing need's time until it closes."""
+    stretches = need_dates(need, timezone.localdate(now))
+    if not stretches:
+        return people
+    away_for_all = reduce(
+        and_,
+        [
+            Exists(
+                DateAway.objects.filter(
+                    person_id=OuterRef("pk"),
+                    starts_on__lte=first if throughout else last,
+                    ends_on__gte=last if throughout else first,
+                )
+            )
+            for first, last, throughout in stretches
+        ],
+    )
+    return people.exclude(away_for_all)
+
+
+# --- Ranking ------------------------------------------------------------------------------
+
+
+def need_slot_bits(need: Need) -> int:
+    """The need's times on the volunteer's weekly grid (bit day * 3 + part of day)."""
+    if need.schedule_kind == Need.ScheduleKind.ONGOING:
+        return need.weekly_slots
+    bits = 0
+    for window in need.windows.all():
+        start = timezone.localtime(window.starts_at)
+        end = timezone.localtime(window.ends_at)
+        # Step through the window an hour at a time; set times are hours, not weeks.
+        moment = start.replace(minute=0, second=0, microsecond=0)
+        steps = 0
+        while moment < end and steps < 24 * 7:
+            bits |= 1 << (moment.weekday() * 3 + _part_of_day(moment.hour))
+            moment += timedelta(hours=1)
+            steps += 1
+    return bits
+
+
+def _part_of_day(hour: int) -> int:
+    if hour < AFTERNOON_FROM_HOUR:
+        return 0
+    return 1 if hour < EVENING_FROM_HOUR else 2
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """What ranking knows of one eligible person: no name, no contact, no place."""
+
+    person_id: int
+    user_id: int
+    skill_levels: dict[int, int]  # skill id -> level, for the need's skills they hold
+    availability: int
+    distance_km: float | None  # None for a remote need
+    reach_km: float | None
+    asks_30d: int
+    last_asked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Score:
+    total: float
+    parts: dict[str, float]  # weighted, summing to `total`
+
+
+def score(
+    candidate: Candidate, *, wanted: Iterable[NeedSkill], slot_bits: int, now: datetime
+) -> Score:
+    """The one scoring function: each part in [0, 1], weighted by `WEIGHTS`."""
+    raw = {
+        "skills": _skill_fit(candidate.skill_levels, wanted),
+        "availability": _overlap(slot_bits, candidate.availability)[2],
+        "distance": _closeness(candidate.distance_km, candidate.reach_km),
+        "fairness": _fairness(candidate.asks_30d, candidate.last_asked_at, now),
+        "reliability": RELIABILITY_PRIOR,
+    }
+    parts = {name: WEIGHTS[name] * value for name, value in raw.items()}
+    return Score(total=sum(parts.values()), parts=parts)
+
+
+def _skill_fit(levels: dict[int, int], wanted: Iterable[NeedSkill]) -> float:
+    top = max(PersonSkill.Level.values)
+    earned = possible = 0.0
+    for item in wanted:
+        weight = 1.0 if item.required else 0.5
+        possible += weight
+        level = levels.get(item.skill_id)
+        if level is not None and level >= item.min_level:
+            room = max(top - item.min_level, 1)
+            earned += weight * (0.5 + 0.5 * (level - item.min_level) / room)
+    return earned / possible if possible else 0.0
+
+
+def _overlap(slot_bits: int, availability: int) -> tuple[int, int, float]:
+    """(their free slots among the need's, the need's slots, the share)."""
+    wanted = slot_bits.bit_count()
+    free = (slot_bits & availability).bit_count()
+    return free, wanted, (free / wanted if wanted else 0.0)
+
+
+def _closeness(km: float | None, reach_km: float | None) -> float:
+    if km is None or not reach_km:
+        return 0.0
+    return max(0.0, 1.0 - km / reach_km)
+
+
+def _fairness(asks_30d: int, last_asked_at: datetime | None, now: datetime) -> float:
+    if last_asked_at is None:
+        return 1.0  # never asked: full marks, NEVER_ASKED_BOOST above anyone asked
+    days = max((now - last_asked_at).total_seconds() / 86_400, 0.0)
+    recency = min(days / FAIRNESS_FULL_AFTER_DAYS, 1.0)
+    fewer = 1.0 / (1 + asks_30d)
+    return (1.0 - NEVER_ASKED_BOOST) * (0.6 * recency + 0.4 * fewer)
+
+
+# --- Pseudonyms and cards ------------------------------------------------------------------
+
+PSEUDONYM_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I look-alikes
+PSEUDONYM_LENGTH = 4
+
+
+def pseudonym_digest(need: Need, person_id: int) -> str:
+    """A keyed hash of (need, person): stable for the need, unlinkable across needs, and
+    not reversible without the secret key."""
+    return salted_hmac(
+        "handsup.needs.matching.pseudonym", f"{need.public_id}:{person_id}", algorithm="sha256"
+    ).hexdigest()
+
+
+def pseudonym(digest: str) -> str:
+    number = int(digest[:16], 16)
+    chars = []
+    for _i in range(PSEUDONYM_LENGTH):
+        number, index = divmod(number, len(PSEUDONYM_ALPHABET))
+        chars.append(PSEUDONYM_ALPHABET[index])
+    return _("Volunteer %(code)s") % {"code": "".join(chars)}
+
+
+@dataclass(frozen=True)
+class MatchedSkill:
+    name: str
+    level: str
+    required: bool
+
+
+@dataclass(frozen=True)
+class Card:
+    user_id: int  # for the access log and (later) invitations; never rendered
+    pseudonym: str
+    score: Score
+    skills: list[MatchedSkill]
+    distance: str
+    availability: str
+    last_asked: str
+    reason: str
+    reliability: str | None = None  # shown from RELIABILITY_MIN_OUTCOMES outcomes on
+    tie_break: str = field(default="", repr=False)
+
+
+def _reason(parts: dict[str, float], candidate: Candidate) -> str:
+    """The sentence naming the two largest parts of the score (reliability excluded
+    while it is only the prior, as it says nothing about the person)."""
+    phrases = {
+        "skills": _("their skills fit what you asked for"),
+        "availability": _("they are free at your times"),
+        "distance": _("they live close by"),
+        "fairness": _("they have not been asked yet")
+        if candidate.last_asked_at is None
+        else _("they have been asked less than others lately"),
+    }
+    order = list(phrases)  # fixed order settles equal parts
+    top = sorted(order, key=lambda name: (-parts[name], order.index(name)))[:2]
+    return _("Mostly because %(first)s, and %(second)s.") % {
+        "first": phrases[top[0]],
+        "second": phrases[top[1]],
+    }
+
+
+def _distance_text(candidate: Candidate) -> str:
+    if candidate.distance_km is None:
+        return _("remote")
+    band = DistanceBand.for_km(candidate.distance_km)
+    return str(band.label)
+
+
+def _availability_text(slot_bits: int, availability: int) -> str:
+    free, wanted, _share = _overlap(slot_bits, availability)
+    if not availability:
+        return _("hasn't said when they are free")
+    return _("free %(free)s of %(wanted)s of your slots") % {"free": free, "wanted": wanted}
+
+
+def _last_asked_text(last_asked_at: datetime | None, now: datetime) -> str:
+    if last_asked_at is None:
+        return _("not asked yet")
+    return _("last asked %(ago)s ago") % {"ago": timesince(last_asked_at, now, depth=1)}
+
+
+def shortlist(
+    need: Need,
+    *,
+    now: datetime | None = None,
+    filters: ShortlistFilters | None = None,
+    exclude_user_ids: Collection[int] | QuerySet[Any, Any] = (),
+    limit: int = SHORTLIST_SIZE,
+) -> list[Card]:
+    """The top `limit` eligible people for `need` as pseudonymous cards, best first."""
+    now = now or timezone.now()
+    _fetch_skills_and_times(need)
+    wanted = list(need.skills.all())
+    slot_bits = need_slot_bits(need)
+    on_site = need.location_kind == Need.LocationKind.ON_SITE
+    fields = ["pk", "user_id", "asks_30d", "last_asked_at", "availability_bits"]
+    if on_site:
+        fields += ["distance_sq_m", "reach_sq_m"]
+    rows = list(
+        eligible_people(need, now=now, filters=filters, exclude_user_ids=exclude_user_ids).values(
+            *fields
+        )
+    )
+    levels: dict[int, dict[int, int]] = {}
+    for person_id, skill_id, level in PersonSkill.objects.filter(
+        person_id__in=[row["pk"] for row in rows], skill_id__in=[w.skill_id for w in wanted]
+    ).values_list("person_id", "skill_id", "level"):
+        levels.setdefault(person_id, {})[skill_id] = level
+    ranked: list[tuple[float, str, Candidate, Score]] = []
+    for row in rows:
+        candidate = Candidate(
+            person_id=row["pk"],
+            user_id=row["user_id"],
+            skill_levels=levels.get(row["pk"], {}),
+            availability=row["availability_bits"],
+            distance_km=math.sqrt(row["distance_sq_m"]) / 1000 if on_site else None,
+            reach_km=math.sqrt(row["reach_sq_m"]) / 1000 if on_site else None,
+            asks_30d=row["asks_30d"],
+            last_asked_at=row["last_asked_at"],
+        )
+        result = score(candidate, wanted=wanted, slot_bits=slot_bits, now=now)
+        # Round so float noise can't reorder equal scores; the hash then decides.
+        ranked.append(
+            (-round(result.total, 9), pseudonym_digest(need, row["pk"]), candidate, result)
+        )
+    ranked.sort(key=lambda item: (item[0], item[1]))
+    level_names = dict(PersonSkill.Level.choices)
+    return [
+        Card(
+            user_id=candidate.user_id,
+            pseudonym=pseudonym(digest),
+            score=result,
+            skills=[
+                MatchedSkill(
+                    name=item.skill.name,
+                    level=str(level_names[candidate.skill_levels[item.skill_id]]),
+                    required=item.required,
+                )
+                for item in wanted
+                if candidate.skill_levels.get(item.skill_id, 0) >= item.min_level
+            ],
+            distance=_distance_text(candidate),
+            availability=_availability_text(slot_bits, candidate.availability),
+            last_asked=_last_asked_text(candidate.last_asked_at, now),
+            reason=_reason(result.parts, candidate),
+            tie_break=digest,
+        )
+        for _total, digest, candidate, result in ranked[:limit]
+    ]

@@ -1,0 +1,254 @@
+"""R3 for matching: for any mix of people, consents, budgets, blocks, places, skills and
+dates away, the shortlist's eligibility is exactly what the rules say, so nobody
+ineligible (opted out, at their limit, blocking, out of reach, away, unskilled,
+suspended) ever appears.
+
+Hypothesis draws a need (on site within a radius, or remote; set times or ongoing; one to
+three skills, must-have or nice-to-have) and two to eight people, each with their own
+facts; `eligible_people` is compared with a plain-Python restatement of the rules written
+here, person by person, and every card on the shortlist must be someone eligible.
+
+`HANDSUP_HYPOTHESIS_EXAMPLES` sets the number of examples (default 60, for CI).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from handsup.groups.models import GroupBlock
+from handsup.messaging.models import ContactLimits, Decision
+from handsup.needs.actions import SkillWanted, TimeWindow, do_create_need
+from handsup.needs.matching import eligible_people, shortlist
+from handsup.needs.models import Need
+from handsup.people.models import DateAway, Person, Skill
+
+from .conftest import at, in_days, make_volunteer, on_site_details, record_ask
+
+pytestmark = pytest.mark.django_db
+
+EXAMPLES = int(os.environ.get("HANDSUP_HYPOTHESIS_EXAMPLES", "60"))
+SKILLS = 3
+DECISIONS = (Decision.SENT, Decision.HELD, Decision.SUPPRESSED, Decision.FOLDED)
+
+
+@dataclass(frozen=True)
+class PersonSpec:
+    found: str | None  # "movement", "groups" or None
+    member_of_a: bool
+    verified: bool
+    active: bool
+    blocks_a: bool
+    offset_m: tuple[int, int] | None
+    travel_radius_km: int
+    skills: dict[int, tuple[int, bool]]  # skill index -> (level, remote)
+    asks_per_week: int
+    asks: tuple[tuple[int, str], ...]  # (hours ago, decision)
+    away: tuple[int, int] | None  # (first day from today, length in days)
+
+
+@dataclass(frozen=True)
+class NeedSpec:
+    remote: bool
+    radius_km: int
+    wanted: tuple[tuple[int, int, bool], ...]  # (skill index, min level, required)
+    window_days: tuple[int, ...]  # set times on these days from today; () for ongoing
+    closes_in: int
+
+
+def mostly(value: Any, other: Any) -> st.SearchStrategy[Any]:
+    """`value` four times in five: each rule alone rules out a few, so that enough people
+    pass all of them for the comparison to mean something."""
+    return st.sampled_from([value, value, value, value, other])
+
+
+people = st.builds(
+    PersonSpec,
+    found=st.sampled_from(["movement", "movement", "movement", "groups", None]),
+    member_of_a=st.booleans(),
+    verified=mostly(True, False),
+    active=mostly(True, False),
+    blocks_a=mostly(False, True),
+    offset_m=st.none()
+    | st.tuples(st.integers(-3_000, 3_000), st.integers(-3_000, 3_000))
+    | st.tuples(st.integers(-12_000, 12_000), st.integers(-12_000, 12_000))
+    | st.tuples(st.integers(-40_000, 40_000), st.integers(-40_000, 40_000)),
+    travel_radius_km=st.integers(1, 50),
+    skills=st.dictionaries(
+        st.integers(0, SKILLS - 1),
+        st.tuples(st.sampled_from([1, 2, 3, 4, 4]), mostly(True, False)),
+        min_size=2,
+        max_size=SKILLS,
+    ),
+    asks_per_week=st.sampled_from([3, 3, 2, 1, 0]),
+    asks=st.lists(
+        # Within the last day, the last week, or the last forty days.
+        st.tuples(
+            st.integers(1, 30) | st.integers(1, 24 * 8) | st.integers(1, 24 * 40),
+            st.sampled_from(DECISIONS),
+        ),
+        max_size=2,
+    ).map(tuple),
+    # Away one time in three.
+    away=st.tuples(st.integers(0, 2), st.integers(0, 25), st.integers(0, 10)).map(
+        lambda drawn: drawn[1:] if drawn[0] == 0 else None
+    ),
+)
+needs = st.builds(
+    NeedSpec,
+    remote=st.booleans(),
+    radius_km=st.integers(1, 40),
+    wanted=st.lists(
+        st.tuples(st.integers(0, SKILLS - 1), st.sampled_from([1, 1, 2, 3]), st.booleans()),
+        min_size=1,
+        max_size=2,
+        unique_by=lambda item: item[0],
+    ).map(tuple),
+    window_days=st.lists(st.integers(1, 20), max_size=2, unique=True).map(tuple),
+    closes_in=st.integers(0, 30),
+)
+
+
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(need_spec=needs, specs=st.lists(people, min_size=2, max_size=8))
+def test_nobody_ineligible_is_ever_shortlisted(cast, skills, need_spec, specs):
+    with transaction.atomic():
+        check(cast, skills, need_spec, specs)
+        transaction.set_rollback(True)
+
+
+def check(cast: Any, skills: list[Skill], need_spec: NeedSpec, specs: list[PersonSpec]) -> None:
+    now = timezone.now()
+    group_a, group_b = cast.groups["group_a"], cast.groups["group_b"]
+    need = make_need(cast, skills, need_spec)
+    made: dict[int, PersonSpec] = {}
+    for spec in specs:
+        user = make_volunteer(
+            skills={skills[index]: value for index, value in spec.skills.items()},
+            offset_m=spec.offset_m,
+            found=spec.found,
+            member_of=group_a if spec.member_of_a else None,
+            verified=spec.verified,
+            active=spec.active,
+            travel_radius_km=spec.travel_radius_km,
+            asks_per_week=spec.asks_per_week,
+        )
+        if spec.blocks_a:
+            GroupBlock.objects.create(user=user, group=group_a)
+        for hours_ago, decision in spec.asks:
+            record_ask(user, group_b, now - timedelta(hours=hours_ago), decision)
+        if spec.away is not None:
+            first, length = spec.away
+            DateAway.objects.create(
+                person=Person.objects.get(user=user),
+                starts_on=in_days(first),
+                ends_on=in_days(first + length),
+            )
+        made[user.pk] = spec
+    found = set(eligible_people(need, now=now).values_list("user_id", flat=True))
+    expected = {
+        user_id for user_id, spec in made.items() if eligible_by_the_rules(spec, need_spec, now)
+    }
+    # The personas hold no skills, so only the people drawn here can ever be eligible.
+    assert found == expected
+    assert {card.user_id for card in shortlist(need, now=now)} <= expected
+    event(f"eligible: {min(len(expected), 3)}{'+' if len(expected) >= 3 else ''}")
+
+
+def make_need(cast: Any, skills: list[Skill], spec: NeedSpec) -> Need:
+    changes: dict[str, Any] = {
+        "skills": tuple(
+            SkillWanted(skill=skills[index], min_level=level, required=required)
+            for index, level, required in spec.wanted
+        ),
+        "closes_on": in_days(spec.closes_in),
+    }
+    if spec.remote:
+        changes |= {"location_kind": Need.LocationKind.REMOTE, "place": None, "radius_km": None}
+    else:
+        changes["radius_km"] = spec.radius_km
+    if spec.window_days:
+        changes["windows"] = tuple(TimeWindow(at(day, 10), at(day, 14)) for day in spec.window_days)
+    else:
+        changes |= {
+            "schedule_kind": Need.ScheduleKind.ONGOING,
+            "windows": (),
+            "weekly_slots": 0b111,
+        }
+    return do_create_need(
+        actor=cast.users["organiser_a"],
+        group=cast.groups["group_a"],
+        details=on_site_details(skills, **changes),
+        publish=True,
+    )
+
+
+def eligible_by_the_rules(person: PersonSpec, need: NeedSpec, now: datetime) -> bool:
+    """The rules of `handsup.needs.matching`, restated person by person."""
+    limits = ContactLimits.current()
+    findable = person.verified and (
+        person.found == "movement" or (person.found == "groups" and person.member_of_a)
+    )
+    counted = [h for h, decision in person.asks if decision in (Decision.SENT, Decision.HELD)]
+    under_budget = (
+        sum(1 for h in counted if h < 24 * 7)
+        < min(person.asks_per_week, limits.asks_per_week_normal)
+        and sum(1 for h in counted if h < 24) < limits.asks_per_day
+    )
+    return (
+        findable
+        and person.active
+        and not person.blocks_a
+        and under_budget
+        and has_the_skills(person, need)
+        and in_reach(person, need)
+        and not away_for_all_of_it(person, need)
+    )
+
+
+def has_the_skills(person: PersonSpec, need: NeedSpec) -> bool:
+    def holds(index: int, level: int) -> bool:
+        held = person.skills.get(index)
+        return held is not None and held[0] >= level and (held[1] or not need.remote)
+
+    required = [(index, level) for index, level, must in need.wanted if must]
+    if required:
+        return all(holds(index, level) for index, level in required)
+    return any(holds(index, level) for index, level, _must in need.wanted)
+
+
+def in_reach(person: PersonSpec, need: NeedSpec) -> bool:
+    if need.remote:
+        return True
+    if person.offset_m is None:
+        return False
+    reach_m = min(need.radius_km, person.travel_radius_km) * 1000
+    d_e, d_n = person.offset_m
+    return d_e * d_e + d_n * d_n <= reach_m * reach_m
+
+
+def away_for_all_of_it(person: PersonSpec, need: NeedSpec) -> bool:
+    if person.away is None:
+        return False
+    first, length = person.away
+    away_from, away_until = in_days(first), in_days(first + length)
+
+    def overlaps(start: date, end: date) -> bool:
+        return away_from <= end and away_until >= start
+
+    if need.window_days:
+        return all(overlaps(in_days(day), in_days(day)) for day in need.window_days)
+    today, closes = in_days(0), in_days(need.closes_in)
+    return away_from <= today and away_until >= closes
