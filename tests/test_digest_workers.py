@@ -4,14 +4,11 @@ gets exactly one for the period, however the two workers' runs overlap."""
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import sys
 import time
 
 import pytest
 
-from tests.test_workers import _handsup, _wait_until_started, worker_env
+from tests.test_workers import _handsup, two_workers, worker_env
 
 __all__ = ["worker_env"]
 
@@ -110,30 +107,7 @@ def test_two_workers_send_each_person_one_digest_for_the_period(worker_env: dict
         "HANDSUP_DIGEST_BATCH_SIZE": "20",
     }
     assert "seeded" in _handsup(env, "shell", "--no-imports", "-c", SEED).stdout
-    workers = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "handsup.cli",
-                "worker",
-                "--tick",
-                "0.2",
-                "--interval",
-                "0.1",
-                "--worker-id",
-                worker_id,
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for worker_id in ("worker-one", "worker-two")
-    ]
-    try:
-        for worker in workers:
-            _wait_until_started(worker)
+    with two_workers(env):
         deadline = time.monotonic() + 150
         facts = _facts(env)
         while time.monotonic() < deadline and facts["outbox_sent"] < PEOPLE:
@@ -141,13 +115,6 @@ def test_two_workers_send_each_person_one_digest_for_the_period(worker_env: dict
             facts = _facts(env)
         # Let more runs come round after everyone was served: they must find nobody due.
         time.sleep(3)
-        for worker in workers:
-            assert worker.poll() is None, "a worker died during the run"
-    finally:
-        for worker in workers:
-            worker.send_signal(signal.SIGTERM)
-        for worker in workers:
-            worker.wait(timeout=30)
 
     facts = _facts(env)
     print(facts)

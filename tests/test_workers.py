@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -91,7 +92,10 @@ def _wait_until_started(worker: subprocess.Popen, timeout: float = 90) -> None:
     raise AssertionError(f"worker did not start (exit code {worker.poll()})")
 
 
-def test_two_workers_claim_each_period_once(worker_env: dict[str, str]):
+@contextmanager
+def two_workers(env: dict[str, str]) -> Iterator[list[subprocess.Popen[str]]]:
+    """Two real `handsup worker` processes ("worker-one", "worker-two"), started and
+    waited for; on leaving, checked still alive and stopped with SIGTERM."""
     workers = [
         subprocess.Popen(
             [
@@ -106,7 +110,7 @@ def test_two_workers_claim_each_period_once(worker_env: dict[str, str]):
                 "--worker-id",
                 worker_id,
             ],
-            env=worker_env,
+            env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
@@ -116,14 +120,19 @@ def test_two_workers_claim_each_period_once(worker_env: dict[str, str]):
     try:
         for worker in workers:
             _wait_until_started(worker)
-        time.sleep(6)
+        yield workers
         for worker in workers:
             assert worker.poll() is None, "a worker died during the run"
     finally:
         for worker in workers:
             worker.send_signal(signal.SIGTERM)
         for worker in workers:
-            worker.wait(timeout=20)
+            worker.wait(timeout=30)
+
+
+def test_two_workers_claim_each_period_once(worker_env: dict[str, str]):
+    with two_workers(worker_env):
+        time.sleep(6)
 
     output = _handsup(worker_env, "shell", "--no-imports", "-c", QUERY).stdout
     facts = json.loads(output.strip().splitlines()[-1])

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from handsup.needs.actions import NeedDetails, SkillWanted, TimeWindow, need_problems
 from handsup.needs.matching import ShortlistFilters
 from handsup.needs.models import MAX_RADIUS_KM, MIN_RADIUS_KM, Need
-from handsup.people.forms import DAYS, SLOTS
+from handsup.people.forms import DAYS, SLOTS, WEEKLY_SLOT_CHOICES
 from handsup.people.models import PersonSkill, Skill
 from handsup.places.geo import Location, geocode
 from handsup.places.postcodes import PlaceError
@@ -61,11 +61,7 @@ class NeedForm(forms.Form):
     )
     slots = forms.TypedMultipleChoiceField(
         label=_("Weekly slots (ongoing only)"),
-        choices=[
-            (day * 3 + slot, f"{d} {s}")
-            for day, d in enumerate(DAYS)
-            for slot, s in enumerate(SLOTS)
-        ],
+        choices=WEEKLY_SLOT_CHOICES,
         coerce=int,
         required=False,
         widget=forms.CheckboxSelectMultiple,

@@ -26,6 +26,10 @@ DAYS = (
     _("Sunday"),
 )
 SLOTS = (_("morning"), _("afternoon"), _("evening"))
+# The weekly grid as checkbox choices: bit `day * 3 + slot` of an availability number.
+WEEKLY_SLOT_CHOICES = [
+    (day * 3 + slot, f"{d} {s}") for day, d in enumerate(DAYS) for slot, s in enumerate(SLOTS)
+]
 
 
 def availability_grid(availability: int) -> list[tuple[str, list[bool]]]:
@@ -275,11 +279,7 @@ class AvailabilityForm(forms.Form):
 
     slots = forms.TypedMultipleChoiceField(
         label=_("When can you usually help?"),
-        choices=[
-            (day * 3 + slot, f"{d} {s}")
-            for day, d in enumerate(DAYS)
-            for slot, s in enumerate(SLOTS)
-        ],
+        choices=WEEKLY_SLOT_CHOICES,
         coerce=int,
         required=False,
         widget=forms.CheckboxSelectMultiple,
