@@ -65,7 +65,7 @@ from django.utils import timezone
 from handsup.accounts.models import User
 from handsup.messaging import fastmail
 from handsup.messaging.digests import digest_emails
-from handsup.messaging.models import Kind, Message, OutboxItem, Unsubscribe
+from handsup.messaging.models import AddressSuppression, Kind, Message, OutboxItem, Unsubscribe
 from handsup.messaging.rendering import PreparedEmail, build_email
 from handsup.messaging.unsubscribe import (
     ONE_CLICK_BODY,
@@ -594,7 +594,9 @@ def deliver_batch(
         .filter(pk__in={item.user_id for item in claim.items})
         .only("id", "public_id")
     }
-    stopped = _unsubscribed_since(claim.items, emails, using=using)
+    stopped = _unsubscribed_since(claim.items, emails, using=using) | _suppressed_since(
+        claim.items, using=using
+    )
     # Digests: each person's body is their own, rendered from their `Digest` row.
     digests = digest_emails(
         [
@@ -772,6 +774,25 @@ def _unsubscribed_since(
             ):
                 stopped.add((item.user_id, item.message_id))
     return stopped
+
+
+def _suppressed_since(items: Sequence[ClaimedItem], *, using: str) -> set[tuple[int, int]]:
+    """(user, message) pairs whose address the provider has since reported as bounced or
+    complained about (an active `AddressSuppression`): pacing checked when it decided, but
+    a row held for quiet hours, or queued behind a big send, may wait long after."""
+    user_ids = {item.user_id for item in items}
+    suppressed = set(
+        AddressSuppression.objects.using(using)
+        .filter(user_id__in=user_ids, cleared_at__isnull=True)
+        .values_list("user_id", "address")
+    )
+    if not suppressed:
+        return set()
+    return {
+        (item.user_id, item.message_id)
+        for item in items
+        if (item.user_id, item.address.lower()) in suppressed
+    }
 
 
 def _reset(mailer: BaseEmailBackend) -> bool:

@@ -17,7 +17,7 @@ from handsup.messaging.delivery import (
     message_id_header,
     retry_delay,
 )
-from handsup.messaging.models import Kind, Message, OutboxItem, Unsubscribe
+from handsup.messaging.models import AddressSuppression, Kind, Message, OutboxItem, Unsubscribe
 from handsup.messaging.smtp_sink import CollectingHandler, free_port, start_sink, text_of
 from handsup.messaging.tests.helpers import at, make_group, make_person, send
 from handsup.messaging.unsubscribe import read_unsubscribe_token
@@ -622,3 +622,39 @@ def test_bench_messaging_prints_delivery_with_its_baseline():
     delivered = [r for r in report["results"] if "received_by_server" in r]
     assert {r["rows"] for r in delivered} == {30}
     assert any(note.startswith("Target (Q2)") for note in report["notes"])
+
+
+def test_mail_waiting_for_an_address_that_has_since_bounced_is_not_sent(sink):
+    group = make_group("Held overnight")
+    message = make_message(group)
+    fine, bounced, moved_on, confirmed = (make_person() for _ in range(4))
+    queue(message, [fine, bounced, moved_on, confirmed])
+    # While the rows waited, the provider reported addresses: one still the person's (in
+    # the provider's spelling), one the person has since replaced, and one the person
+    # has since confirmed again (the suppression lifted).
+    reported = (
+        (bounced, bounced.email.upper(), None),
+        (moved_on, "old@example.org", None),
+        (confirmed, confirmed.email, timezone.now()),
+    )
+    for person, address, cleared_at in reported:
+        AddressSuppression.objects.create(
+            user=person,
+            address=address.lower(),
+            cause=AddressSuppression.Cause.BOUNCED,
+            reason="address_bounced",
+            at=timezone.now(),
+            cleared_at=cleared_at,
+        )
+    report = deliver_due(worker_id="w", time_budget=10)
+    assert (report.sent, report.cancelled) == (3, 1)
+    assert sorted(sorted(mail.rcpt_tos) for mail in sink.received) == sorted(
+        [[fine.email], [moved_on.email], [confirmed.email]]
+    )
+    statuses = dict(OutboxItem.objects.values_list("user_id", "status"))
+    assert statuses == {
+        fine.pk: "sent",
+        bounced.pk: "cancelled",
+        moved_on.pk: "sent",
+        confirmed.pk: "sent",
+    }
