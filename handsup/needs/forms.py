@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from handsup.needs.actions import NeedDetails, SkillWanted, TimeWindow, need_problems
 from handsup.needs.matching import ShortlistFilters
 from handsup.needs.models import MAX_RADIUS_KM, MIN_RADIUS_KM, Need
-from handsup.people.forms import DAYS, SLOTS, WEEKLY_SLOT_CHOICES
+from handsup.people.forms import WEEKLY_SLOT_CHOICES, weekly_grid
 from handsup.people.models import PersonSkill, Skill
 from handsup.places.geo import Location, geocode
 from handsup.places.postcodes import PlaceError
@@ -162,17 +162,7 @@ class NeedForm(forms.Form):
 
     def grid(self) -> list[tuple[str, list[tuple[int, str, bool]]]]:
         """Rows of (day, [(bit, label, checked)]), as on the volunteer's availability page."""
-        chosen = {int(value) for value in (self["slots"].value() or [])}
-        return [
-            (
-                str(day_name),
-                [
-                    (day * 3 + slot, f"{day_name} {slot_name}", day * 3 + slot in chosen)
-                    for slot, slot_name in enumerate(SLOTS)
-                ],
-            )
-            for day, day_name in enumerate(DAYS)
-        ]
+        return weekly_grid(self["slots"].value())
 
     # --- Checking ------------------------------------------------------------------------
 

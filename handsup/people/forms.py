@@ -4,6 +4,7 @@ the `do_*` actions in `actions.py` assume what they receive is valid."""
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Iterable
 from typing import Any
 
 from allauth.account.adapter import get_adapter
@@ -30,6 +31,22 @@ SLOTS = (_("morning"), _("afternoon"), _("evening"))
 WEEKLY_SLOT_CHOICES = [
     (day * 3 + slot, f"{d} {s}") for day, d in enumerate(DAYS) for slot, s in enumerate(SLOTS)
 ]
+
+
+def weekly_grid(values: Iterable[object] | None) -> list[tuple[str, list[tuple[int, str, bool]]]]:
+    """A weekly-slots checkbox field's value as rows of (day, [(bit, label, checked)]),
+    for the grid tables of the availability and needs forms."""
+    chosen = {int(str(value)) for value in (values or [])}
+    return [
+        (
+            str(day_name),
+            [
+                (day * 3 + slot, f"{day_name} {slot_name}", day * 3 + slot in chosen)
+                for slot, slot_name in enumerate(SLOTS)
+            ],
+        )
+        for day, day_name in enumerate(DAYS)
+    ]
 
 
 def availability_grid(availability: int) -> list[tuple[str, list[bool]]]:
@@ -324,17 +341,7 @@ class AvailabilityForm(forms.Form):
 
     def grid(self) -> list[tuple[str, list[tuple[int, str, bool]]]]:
         """Rows of (day, [(bit, label, checked)]) for the template's table."""
-        chosen = {int(value) for value in (self["slots"].value() or [])}
-        return [
-            (
-                str(day_name),
-                [
-                    (day * 3 + slot, f"{day_name} {slot_name}", day * 3 + slot in chosen)
-                    for slot, slot_name in enumerate(SLOTS)
-                ],
-            )
-            for day, day_name in enumerate(DAYS)
-        ]
+        return weekly_grid(self["slots"].value())
 
 
 class ContactForm(forms.ModelForm):
