@@ -47,3 +47,77 @@ personal(
 )
 not_personal("needs.NeedSkill", "id", "need", "skill", "min_level", "required", why=ABOUT_THE_NEED)
 not_personal("needs.NeedWindow", "id", "need", "starts_at", "ends_at", why=ABOUT_THE_NEED)
+personal(
+    "needs.Invitation",
+    "user",
+    what="which needs the person was asked about or offered for, and what they answered",
+    export_section="needs",
+    erasure="delete",
+    note="the invitation goes with them; the need keeps only its count of places filled",
+)
+not_personal(
+    "needs.Invitation",
+    "id",
+    "public_id",
+    "need",
+    "message",
+    "source",
+    "channel",
+    "status",
+    "created_at",
+    "expires_at",
+    "answered_at",
+    "decline_reason",
+    "share_phone",
+    "reconfirm_requested_at",
+    "helped",
+    "outcome_recorded_at",
+    "thanked_at",
+    why="describes an invitation; personal only through `user`, and erased with it",
+)
+for field in ("invited_by", "relayed_by"):
+    personal(
+        "needs.Invitation",
+        field,
+        what="which invitations the person sent or relayed for a group",
+        export_section="activity",
+        erasure="anonymise",
+        note="the invitation is the volunteer's and stays; the link to the organiser is cleared",
+    )
+personal(
+    "needs.ContactGrant",
+    "user",
+    what="which groups the person let see their contact details, for which need, until when",
+    export_section="needs",
+    erasure="delete",
+)
+not_personal(
+    "needs.ContactGrant",
+    "id",
+    "invitation",
+    "group",
+    "need",
+    "share_phone",
+    "created_at",
+    "expires_at",
+    "renewed_at",
+    "revoked_at",
+    why="describes a grant; personal only through `user`, and erased with it",
+)
+personal(
+    "needs.HoursLog",
+    "logged_by",
+    what="hours logged for a need by this person",
+    export_section="activity",
+    erasure="anonymise",
+)
+not_personal(
+    "needs.HoursLog",
+    "id",
+    "invitation",
+    "hours",
+    "on_date",
+    "note",
+    "created_at",
+    why="hours given to a need; personal through the invitation's `user`, erased with it",
+)

@@ -189,3 +189,188 @@ class NeedWindow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.need_id}: {self.starts_at:%Y-%m-%d %H:%M}–{self.ends_at:%H:%M}"
+
+
+# --- Invitations, introductions and what happened afterwards ----------------------------
+
+# An invitation lapses after this long, or at the end of the need's closing date if
+# that comes first.
+INVITATION_LIFETIME_DAYS = 14
+# A contact-release grant lasts until this long after the need ends; for an ongoing
+# need at most `GRANT_MAX_DAYS` from when it was given (the volunteer can renew it).
+GRANT_DAYS_AFTER_NEED = 30
+GRANT_MAX_DAYS = 183
+
+
+class Invitation(PublicIdModel):
+    """One person and one need: the group asked them, or they offered themselves.
+
+    There is at most one per (need, person): someone already invited, who declined or
+    who offered is never asked again for the same need (matching leaves them out).
+    """
+
+    class Source(models.TextChoices):
+        ASK = "ask", _("The group asked")
+        OFFER = "offer", _("The volunteer offered")
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("By email")
+        # Someone whose only channels are phone or post: the organisers of the group
+        # that registered them phone or write, then record the answer.
+        RELAY = "relay", _("By phone or post, through an organiser")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for an answer")
+        ACCEPTED = "accepted", _("Said yes")
+        DECLINED = "declined", _("Said no")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+        EXPIRED = "expired", _("Expired")
+
+    class DeclineReason(models.TextChoices):
+        NOT_NOW = "not_now", _("Not now")
+        NOT_THIS_KIND = "not_this_kind", _("Not this kind of thing")
+        TOO_MANY_ASKS = "too_many_asks", _("Too many asks")
+        NONE_GIVEN = "", _("No reason given")
+
+    need = models.ForeignKey(Need, on_delete=models.CASCADE, related_name="invitations")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="need_invitations"
+    )
+    source = models.CharField(max_length=10, choices=Source.choices)
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.EMAIL)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    # Who sent the ask (an organiser), or None for an offer.
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # The ask message that carried it (email channel); None for offers and relays.
+    message = models.ForeignKey(
+        "messaging.Message",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="invitations",
+    )
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+    decline_reason = models.CharField(
+        max_length=20, choices=DeclineReason.choices, blank=True, default=""
+    )
+    # Which contact details the volunteer chose to share on saying yes (name and email
+    # always; phone only if they tick it). An offer records it when it is made.
+    share_phone = models.BooleanField(default=False)
+    # Relay channel: the organiser who phoned or wrote and recorded the answer.
+    relayed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # A material edit (times, place, skills) after they said yes: asked to confirm again.
+    reconfirm_requested_at = models.DateTimeField(null=True, blank=True)
+    # Afterwards: did they help? None until the organiser records it.
+    helped = models.BooleanField(null=True, blank=True)
+    outcome_recorded_at = models.DateTimeField(null=True, blank=True)
+    thanked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["need", "user"], name="invitation_once_per_need"),
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=F("created_at")),
+                name="invitation_expires_after_creation",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="pending", answered_at__isnull=True)
+                | ~Q(status="pending") & Q(answered_at__isnull=False),
+                name="invitation_answered_at_when_answered",
+            ),
+            models.CheckConstraint(
+                condition=Q(helped__isnull=True) | Q(status="accepted"),
+                name="invitation_outcome_only_when_accepted",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["user", "status"], name="invitation_user_status_idx"),
+            models.Index(fields=["need", "status"], name="invitation_need_status_idx"),
+            models.Index(fields=["status", "expires_at"], name="invitation_expiry_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.need_id} → {self.user_id} ({self.status})"
+
+
+class ContactGrant(models.Model):
+    """A volunteer lets one group see their contact details, for one need, for a while.
+
+    Made when they say yes (or when an organiser accepts their offer). Only while a
+    grant is current (not revoked, not expired) may the group's organisers see the
+    fields it names; every such view is access-logged.
+    """
+
+    invitation = models.OneToOneField(Invitation, on_delete=models.CASCADE, related_name="grant")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="contact_grants"
+    )
+    group = models.ForeignKey("groups.Group", on_delete=models.CASCADE, related_name="+")
+    need = models.ForeignKey(Need, on_delete=models.CASCADE, related_name="grants")
+    # Name and email are always released; phone only if the volunteer chose it.
+    share_phone = models.BooleanField(default=False)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    renewed_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=F("created_at")), name="grant_expires_after_creation"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["group", "need"], name="grant_group_need_idx"),
+            models.Index(fields=["user", "revoked_at"], name="grant_user_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} → group {self.group_id} for need {self.need_id}"
+
+    @property
+    def fields(self) -> list[str]:
+        return ["full_name", "email", "phone"] if self.share_phone else ["full_name", "email"]
+
+
+class HoursLog(models.Model):
+    """Hours someone gave to a need, logged by them or by one of the group's organisers."""
+
+    invitation = models.ForeignKey(Invitation, on_delete=models.CASCADE, related_name="hours")
+    hours = models.DecimalField(max_digits=4, decimal_places=1)
+    logged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    on_date = models.DateField()
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-on_date", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(hours__gt=0, hours__lte=24), name="hours_log_within_a_day"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hours} h on {self.on_date} for invitation {self.invitation_id}"

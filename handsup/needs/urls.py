@@ -1,6 +1,6 @@
 from django.urls import path
 
-from handsup.needs import views
+from handsup.needs import urls_answers, urls_asks, urls_people_page, urls_volunteer, views
 
 app_name = "needs"
 urlpatterns = [
@@ -24,3 +24,9 @@ urlpatterns = [
     ),
     path("needs/<str:public_id>/", views.need_page, name="page"),
 ]
+
+# Each part of the invitations work keeps its own routes.
+urlpatterns += urls_asks.urlpatterns
+urlpatterns += urls_answers.urlpatterns
+urlpatterns += urls_people_page.urlpatterns
+urlpatterns += urls_volunteer.urlpatterns
