@@ -5,3 +5,11 @@ class NeedsConfig(AppConfig):
     name = "handsup.needs"
     label = "needs"
     verbose_name = "Needs"
+
+    def ready(self) -> None:
+        from handsup.core.seeding import SeedStep, register_seed_step
+        from handsup.needs.seeding import build_needs, reset_needs
+
+        register_seed_step(
+            SeedStep(name="needs", build=build_needs, reset=reset_needs, after=("groups", "talent"))
+        )
