@@ -99,7 +99,8 @@ def test_needs_have_invitations_grants_and_history_that_agree() -> None:
         assert PersonSkill.objects.filter(person__user=invitation.user, skill=first.skill).exists()
         person = invitation.user.person
         if need.location_kind == Need.LocationKind.ON_SITE:
-            assert need.radius_km is not None
+            assert need.radius_km is not None and need.eastings and need.northings
+            assert person.eastings and person.northings
             km = distance_km(
                 Point(need.eastings, need.northings), Point(person.eastings, person.northings)
             )

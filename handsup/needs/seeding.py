@@ -242,7 +242,9 @@ def _draw(
             north = people.northings[candidates].astype(np.float64) - host.northings
             candidates = candidates[np.hypot(east, north) <= radius * 1000]
         wanted_count = min(len(candidates), people_needed * ASKED_PER_PLACE)
-        chosen = rng.choice(candidates, size=wanted_count, replace=False) if wanted_count else []
+        chosen: Any = (
+            rng.choice(candidates, size=wanted_count, replace=False) if wanted_count else []
+        )
         plan.invitees.append(sorted(int(i) for i in chosen))
     return plan
 
@@ -302,8 +304,8 @@ def build_needs(context: SeedContext) -> str:
         messages.append(message)
         places = need.people_needed
         if over:
-            filled = rng.random() < P_FILLED_WHEN_OVER
-            yes = places if filled else int(rng.integers(0, places))
+            full = rng.random() < P_FILLED_WHEN_OVER
+            yes = places if full else int(rng.integers(0, places))
         else:
             yes = int(rng.integers(0, places))
         yes = min(yes, len(invitees))
