@@ -690,6 +690,22 @@ class _DecisionQuery:
         )
         return sql, [self._group_email_purpose(), self.rules.group_id]
 
+    def _findable_for_an_ask(self) -> tuple[str, list[Any]]:
+        """For an ask, letting the group find you is consent to be asked by it.
+
+        `found_movement` says any group in the movement may find the person when it needs
+        help that fits them, and `found_my_groups` says the same of their own groups;
+        asking them (an email with no contact details either way) is what finding is
+        for. So an ask needs `group_email` for the group *or* `Person.objects.findable`
+        by it, the one place that says who is findable. Other kinds need `group_email`.
+        """
+        if self.rules.kind != Kind.ASK or self.rules.group_id is None:
+            return "", []
+        group = Group.objects.using(self.using).get(pk=self.rules.group_id)
+        findable = Person.objects.using(self.using).findable(by=group).values("user_id")
+        sql, params = findable.query.get_compiler(using=self.using).as_sql()
+        return sql, list(params)
+
     def _consent_check(self) -> tuple[str, list[Any]]:
         """True when the person's latest `group_email` event for the group gives it."""
         if self.postgresql:
@@ -739,7 +755,16 @@ class _DecisionQuery:
                 rules.group_id,
             )
             consent_sql, consent_params = self._consent_check()
-            add(f"NOT COALESCE({consent_sql}, FALSE)", Reason.NO_CONSENT, *consent_params)
+            findable_sql, findable_params = self._findable_for_an_ask()
+            if findable_sql:
+                add(
+                    f"NOT (COALESCE({consent_sql}, FALSE) OR a.user_id IN ({findable_sql}))",
+                    Reason.NO_CONSENT,
+                    *consent_params,
+                    *findable_params,
+                )
+            else:
+                add(f"NOT COALESCE({consent_sql}, FALSE)", Reason.NO_CONSENT, *consent_params)
         add("COALESCE(pr.contact_by_email, TRUE) = FALSE", Reason.EMAIL_OFF)
         if rules.kind == Kind.DIGEST:
             add(

@@ -359,8 +359,9 @@ def why_you_got_it(message: Message) -> str:
         return _("You're getting this because you asked for a digest of your groups' news.")
     if message.kind == Kind.ASK and group:
         return _(
-            "You're getting this because you're a member of %(group)s, you agreed that it "
-            "may email you, and you said you're willing to be asked for help."
+            "You're getting this because %(group)s is looking for help that fits your "
+            "skills, and you said groups may find you and ask you. They don't have your "
+            "name or address unless you say yes."
         ) % {"group": group}
     if group:
         return _(

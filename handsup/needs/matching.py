@@ -12,17 +12,19 @@ Three things live here, one place each:
   messaging's pacing applies to an ask from this group now, campaign periods included);
   on site, they live within the smaller of the need's radius and their travel radius;
   they hold every must-have skill at the minimum level or better (for a remote need,
-  marked "I can do this remotely"); and they are not away for the whole of it (every
-  one of its set times, or for an ongoing need from today until it closes). Who was
-  already invited, declined or offered comes with invitations, through
-  `exclude_user_ids`.
+  marked "I can do this remotely"); they are not away for the whole of it (every one
+  of its set times, or for an ongoing need from today until it closes); and they have
+  no invitation for the need in any state (asked, offered, said yes or no, withdrawn,
+  expired), so nobody is ever asked twice for the same need.
 - **Ranking** (`score`): one function, weights in `WEIGHTS`, ties broken by the per-need
   pseudonym's hash, so the order is the same on every load.
 - **Cards** (`shortlist`): what an organiser sees of each person: a pseudonym stable for
   the need, the need's skills they hold with levels, a distance band or "remote", how
-  many of the need's times they are free, when they were last asked, and one sentence
-  naming the two largest parts of their score. Never a name, contact detail, postcode
-  or exact place.
+  many of the need's times they are free, when they were last asked, from
+  RELIABILITY_MIN_OUTCOMES recorded outcomes a reliability band ("usually helps"), and
+  one sentence naming the two largest parts of their score. The shortlist's form posts
+  each card's pseudonym hash; `people_for_digests` maps it back to someone still
+  eligible. Never a name, contact detail, postcode or exact place.
 
 This is the database path, for demo scale: everyone eligible is scored in Python after
 one query for them and one for their skills. The national-scale path comes later and
@@ -62,7 +64,7 @@ from django.utils.translation import gettext as _
 from handsup.groups.models import GroupBlock, Membership
 from handsup.messaging.models import Decision, Kind, LedgerEntry, Message
 from handsup.messaging.pacing import rules_for
-from handsup.needs.models import Need, NeedSkill
+from handsup.needs.models import Invitation, Need, NeedSkill
 from handsup.people.models import DateAway, Person, PersonSkill, Profile
 from handsup.people.querysets import PersonQuerySet
 from handsup.places.geo import DistanceBand, Point
@@ -80,8 +82,13 @@ SHORTLIST_SIZE = 50
 #   remote need everyone gets 0, so it neither helps nor names anyone.
 # - fairness: least recently asked first, then fewest asks in 30 days, with a gentle boost
 #   for people never asked, so nobody is asked over and over while others wait.
-# - reliability: no outcomes are recorded yet (that comes with "who helped"), so everyone
-#   gets the prior, RELIABILITY_PRIOR; it shifts nobody, and the sentence never names it.
+# - reliability: from recorded outcomes (the person's accepted invitations whose organiser
+#   said whether they helped), pulled towards a prior so that newcomers are not punished
+#   for having no history and one missed shift does not sink anyone:
+#       (helped + RELIABILITY_PRIOR * RELIABILITY_PRIOR_WEIGHT)
+#       / (outcomes + RELIABILITY_PRIOR_WEIGHT)
+#   With no outcomes that is the prior (0.5); after 1 of 1 it is 0.67, after 0 of 1 0.33,
+#   after 6 of 6 0.88. A card names a band only from RELIABILITY_MIN_OUTCOMES outcomes.
 WEIGHTS: dict[str, float] = {
     "skills": 0.30,
     "availability": 0.20,
@@ -90,11 +97,15 @@ WEIGHTS: dict[str, float] = {
     "reliability": 0.10,
 }
 RELIABILITY_PRIOR = 0.5
+# How many outcomes' worth the prior counts for.
+RELIABILITY_PRIOR_WEIGHT = 2
 # Fairness: "not asked recently" reaches full marks at this many days.
 FAIRNESS_FULL_AFTER_DAYS = 90
 NEVER_ASKED_BOOST = 0.15
 # A reliability band is shown only once someone has this many recorded outcomes.
 RELIABILITY_MIN_OUTCOMES = 3
+# From this share of outcomes helped, a card says "usually helps".
+RELIABLE_SHARE = 0.75
 
 # Parts of the day, by the local hour a need's set time covers (matching the volunteer's
 # weekly grid: morning, afternoon, evening).
@@ -126,12 +137,17 @@ def eligible_people(
     now: datetime | None = None,
     filters: ShortlistFilters | None = None,
     exclude_user_ids: Collection[int] | QuerySet[Any, Any] = (),
+    respect_ask_budget: bool = True,
 ) -> PersonQuerySet:
     """Everyone who may be suggested for `need` now, as one queryset.
 
     Annotated with what ranking needs: `asks_30d`, `last_asked_at`, `availability_bits`,
-    and on site `distance_sq_m` (squared metres; exact distances never leave matching).
-    `exclude_user_ids` drops people already dealt with for this need (invitations).
+    `outcomes` and `helped` (recorded outcomes, and how many of them they helped), and on
+    site `distance_sq_m` (squared metres; exact distances never leave matching).
+    Anyone with an invitation for the need is left out here; `exclude_user_ids` drops
+    more people (a caller's own reasons). `respect_ask_budget=False` is for the
+    volunteer's own side ("Needs for me", the digest): a budget limits how often groups
+    ask someone, not what that person may look at; every other rule still applies.
     """
     now = now or timezone.now()
     filters = filters or ShortlistFilters()
@@ -141,12 +157,14 @@ def eligible_people(
         Person.objects.findable(by=group)
         .filter(user__is_active=True)
         .exclude(user_id__in=GroupBlock.objects.filter(group=group).values("user_id"))
+        .exclude(user_id__in=Invitation.objects.filter(need_id=need.pk).values("user_id"))
     )
     if isinstance(exclude_user_ids, QuerySet) or exclude_user_ids:
         people = people.exclude(user_id__in=exclude_user_ids)
     if filters.members_only:
         people = people.filter(user_id__in=Membership.objects.filter(group=group).values("user_id"))
-    people = _under_ask_budget(people, need, now)
+    if respect_ask_budget:
+        people = _under_ask_budget(people, need, now)
     people = _with_the_skills(people, need, filters.min_level)
     if need.location_kind == Need.LocationKind.ON_SITE:
         people = _within_reach(people, need, filters.max_km)
@@ -157,7 +175,21 @@ def eligible_people(
             _counted_asks(now).values("user_id").annotate(last=Max("at")).values("last")[:1]
         ),
         availability_bits=Coalesce("profile__availability", Value(0)),
+        outcomes=_outcomes(helped_only=False),
+        helped=_outcomes(helped_only=True),
     )
+
+
+def _outcomes(*, helped_only: bool) -> Coalesce:
+    """How many of the person's accepted invitations have an outcome recorded (or, with
+    `helped_only`, say they helped), over every need and group."""
+    rows = Invitation.objects.filter(
+        user_id=OuterRef("user_id"), status=Invitation.Status.ACCEPTED, helped__isnull=False
+    )
+    if helped_only:
+        rows = rows.filter(helped=True)
+    counted = rows.values("user_id").annotate(n=Count("pk")).values("n")[:1]
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
 def _fetch_skills_and_times(need: Need) -> None:
@@ -330,6 +362,8 @@ class Candidate:
     reach_km: float | None
     asks_30d: int
     last_asked_at: datetime | None
+    outcomes: int = 0  # accepted invitations with "did they help?" recorded
+    helped: int = 0  # of those, how many say they helped
 
 
 @dataclass(frozen=True)
@@ -347,7 +381,7 @@ def score(
         "availability": _overlap(slot_bits, candidate.availability)[2],
         "distance": _closeness(candidate.distance_km, candidate.reach_km),
         "fairness": _fairness(candidate.asks_30d, candidate.last_asked_at, now),
-        "reliability": RELIABILITY_PRIOR,
+        "reliability": _reliability(candidate.helped, candidate.outcomes),
     }
     parts = {name: WEIGHTS[name] * value for name, value in raw.items()}
     return Score(total=sum(parts.values()), parts=parts)
@@ -377,6 +411,12 @@ def _closeness(km: float | None, reach_km: float | None) -> float:
     if km is None or not reach_km:
         return 0.0
     return max(0.0, 1.0 - km / reach_km)
+
+
+def _reliability(helped: int, outcomes: int) -> float:
+    return (helped + RELIABILITY_PRIOR * RELIABILITY_PRIOR_WEIGHT) / (
+        outcomes + RELIABILITY_PRIOR_WEIGHT
+    )
 
 
 def _fairness(asks_30d: int, last_asked_at: datetime | None, now: datetime) -> float:
@@ -431,10 +471,32 @@ class Card:
     reliability: str | None = None  # shown from RELIABILITY_MIN_OUTCOMES outcomes on
     tie_break: str = field(default="", repr=False)
 
+    @property
+    def digest(self) -> str:
+        """What the shortlist's form posts for this card: the per-need pseudonym's hash,
+        mapped back to a person on the server (`people_for_digests`), never an id."""
+        return self.tie_break
+
+
+def reliability_band(helped: int, outcomes: int) -> str | None:
+    """How someone's recorded outcomes read on a card; None until there are enough of
+    them to say anything fair (RELIABILITY_MIN_OUTCOMES)."""
+    if outcomes < RELIABILITY_MIN_OUTCOMES:
+        return None
+    share = helped / outcomes
+    if share >= 1:
+        return _("helped every time so far")
+    if share >= RELIABLE_SHARE:
+        return _("usually helps")
+    if share >= 0.5:
+        return _("helps about half the time")
+    return _("has often not been able to help")
+
 
 def _reason(parts: dict[str, float], candidate: Candidate) -> str:
-    """The sentence naming the two largest parts of the score (reliability excluded
-    while it is only the prior, as it says nothing about the person)."""
+    """The sentence naming the two largest parts of the score. Reliability is named only
+    for someone with enough outcomes who usually helps: the prior says nothing about a
+    person, and a weak record is not a reason to ask them."""
     phrases = {
         "skills": _("their skills fit what you asked for"),
         "availability": _("they are free at your times"),
@@ -443,6 +505,11 @@ def _reason(parts: dict[str, float], candidate: Candidate) -> str:
         if candidate.last_asked_at is None
         else _("they have been asked less than others lately"),
     }
+    if (
+        candidate.outcomes >= RELIABILITY_MIN_OUTCOMES
+        and candidate.helped / candidate.outcomes >= RELIABLE_SHARE
+    ):
+        phrases["reliability"] = _("they have helped when they said yes")
     order = list(phrases)  # fixed order settles equal parts
     top = sorted(order, key=lambda name: (-parts[name], order.index(name)))[:2]
     return _("Mostly because %(first)s, and %(second)s.") % {
@@ -485,7 +552,15 @@ def shortlist(
     wanted = list(need.skills.all())
     slot_bits = need_slot_bits(need)
     on_site = need.location_kind == Need.LocationKind.ON_SITE
-    fields = ["pk", "user_id", "asks_30d", "last_asked_at", "availability_bits"]
+    fields = [
+        "pk",
+        "user_id",
+        "asks_30d",
+        "last_asked_at",
+        "availability_bits",
+        "outcomes",
+        "helped",
+    ]
     if on_site:
         fields += ["distance_sq_m", "reach_sq_m"]
     rows = list(
@@ -509,6 +584,8 @@ def shortlist(
             reach_km=math.sqrt(row["reach_sq_m"]) / 1000 if on_site else None,
             asks_30d=row["asks_30d"],
             last_asked_at=row["last_asked_at"],
+            outcomes=row["outcomes"],
+            helped=row["helped"],
         )
         result = score(candidate, wanted=wanted, slot_bits=slot_bits, now=now)
         # Round so float noise can't reorder equal scores; the hash then decides.
@@ -535,7 +612,28 @@ def shortlist(
             availability=_availability_text(slot_bits, candidate.availability),
             last_asked=_last_asked_text(candidate.last_asked_at, now),
             reason=_reason(result.parts, candidate),
+            reliability=reliability_band(candidate.helped, candidate.outcomes),
             tie_break=digest,
         )
         for _total, digest, candidate, result in ranked[:limit]
     ]
+
+
+def people_for_digests(
+    need: Need, digests: Iterable[str], *, now: datetime | None = None
+) -> tuple[dict[str, int], list[str]]:
+    """Map the pseudonym hashes a shortlist form posted back to user ids.
+
+    The eligible set is worked out again now, so a hash maps only to someone who may
+    still be asked (not invited since, not over their budget, still findable...).
+    Returns ({hash: user id} for those, [the hashes that match nobody eligible]).
+    """
+    wanted = list(dict.fromkeys(digests))
+    if not wanted:
+        return {}, []
+    by_digest = {
+        pseudonym_digest(need, person_id): user_id
+        for person_id, user_id in eligible_people(need, now=now).values_list("pk", "user_id")
+    }
+    found = {digest: by_digest[digest] for digest in wanted if digest in by_digest}
+    return found, [digest for digest in wanted if digest not in by_digest]

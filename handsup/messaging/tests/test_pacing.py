@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from handsup.groups.models import GroupBlock, MovementLimits
+from handsup.groups.models import GroupBlock, Membership, MovementLimits
 from handsup.messaging.actions import (
     check_personal_limits,
     do_declare_campaign_period,
@@ -43,7 +43,9 @@ from handsup.messaging.tests.helpers import (
     send,
 )
 from handsup.people.models import Profile
+from handsup.privacy.consent import do_record_consent
 from handsup.privacy.models import AuditEntry
+from handsup.privacy.register import PurposeCode
 
 pytestmark = pytest.mark.django_db
 
@@ -361,6 +363,36 @@ def test_a_withdrawn_consent_suppresses():
     give_group_email(person, group, given=True)
     message, _ = send(group, NOON + timedelta(days=1, hours=1))
     assert decision_of(person, message) == (Decision.SENT, Reason.WITHIN_BUDGET)
+
+
+def test_an_ask_needs_the_group_email_consent_or_letting_the_group_find_you():
+    """Letting groups find you (movement-wide, or your own groups as a member) is consent
+    to be asked by them; news still needs the group's own email consent."""
+    group = make_group("Finding")
+    anyone = make_person()  # no membership, no group_email: findable movement-wide
+    mine_only = make_person()
+    Membership.objects.create(user=mine_only, group=group)
+    hidden = make_person()  # findable by nobody, no group_email
+    outsider_mine_only = make_person()  # only their own groups may find them; not a member
+    for user, purpose in [
+        (anyone, PurposeCode.FOUND_MOVEMENT),
+        (mine_only, PurposeCode.FOUND_MY_GROUPS),
+        (outsider_mine_only, PurposeCode.FOUND_MY_GROUPS),
+    ]:
+        do_record_consent(user=user, purpose=purpose, given=True, source="web", recorded_by=user)
+    for user in (anyone, mine_only, hidden, outsider_mine_only):
+        user.person.verified = True
+        user.person.save(update_fields=["verified"])
+    people = [anyone, mine_only, hidden, outsider_mine_only]
+    ask, _ = send(group, NOON, kind=Kind.ASK, users=people)
+    assert [decision_of(u, ask)[1] for u in people] == [
+        Reason.WITHIN_BUDGET,
+        Reason.WITHIN_BUDGET,
+        Reason.NO_CONSENT,
+        Reason.NO_CONSENT,
+    ]
+    news, _ = send(group, NOON + timedelta(days=1), users=people)
+    assert {decision_of(u, news)[1] for u in people} == {Reason.NO_CONSENT}
 
 
 def test_a_blocked_group_reaches_nobody_who_blocked_it():

@@ -14,14 +14,18 @@ from handsup.groups.models import GroupBlock
 from handsup.messaging.models import ContactLimits, Decision
 from handsup.needs.actions import SkillWanted, TimeWindow, do_create_need
 from handsup.needs.matching import (
+    RELIABILITY_PRIOR,
+    WEIGHTS,
     ShortlistFilters,
+    _reliability,
     eligible_people,
     need_slot_bits,
+    people_for_digests,
     pseudonym,
     pseudonym_digest,
     shortlist,
 )
-from handsup.needs.models import Need
+from handsup.needs.models import Invitation, Need
 from handsup.people.models import DateAway, Person
 
 from .conftest import at, in_days, make_volunteer, on_site_details, record_ask
@@ -192,13 +196,67 @@ def test_every_must_have_skill_at_the_minimum_level(need_for, skills):
     assert eligible(need) == {both.pk}
 
 
-def test_people_already_dealt_with_can_be_left_out(need, skills):
+def test_people_can_be_left_out_by_the_caller(need, skills):
     first = make_volunteer(skills=able(skills))
     second = make_volunteer(skills=able(skills))
     assert eligible(need, exclude_user_ids=[first.pk]) == {second.pk}
-    # A subquery works too (invitations will pass one), and stays one statement.
+    # A subquery works too, and stays one statement.
     invited = User.objects.filter(pk=second.pk).values("pk")
     assert eligible(need, exclude_user_ids=invited) == {first.pk}
+
+
+def invite(need: Need, user: User, *, status: str = "pending", source: str = "ask", **extra):
+    """An invitation in any state, as the invitation actions would have left it."""
+    now = timezone.now()
+    return Invitation.objects.create(
+        need=need,
+        user=user,
+        source=source,
+        status=status,
+        created_at=now - timedelta(days=20),
+        expires_at=now - timedelta(days=6) if status == "expired" else now + timedelta(days=1),
+        answered_at=None if status == "pending" else now - timedelta(days=19),
+        **extra,
+    )
+
+
+@pytest.mark.parametrize(
+    "status,source",
+    [
+        ("pending", "ask"),
+        ("pending", "offer"),
+        ("accepted", "ask"),
+        ("declined", "ask"),
+        ("declined", "offer"),
+        ("withdrawn", "ask"),
+        ("expired", "ask"),
+    ],
+    ids=lambda value: value,
+)
+def test_anyone_with_an_invitation_for_the_need_is_never_suggested_again(
+    need_for, skills, status, source
+):
+    need, other = need_for(), need_for(title="Another need")
+    dealt_with = make_volunteer(skills=able(skills))
+    fresh = make_volunteer(skills=able(skills))
+    invite(need, dealt_with, status=status, source=source)
+    assert eligible(need) == {fresh.pk}
+    assert [card.user_id for card in shortlist(need)] == [fresh.pk]
+    # Only for that need: another need may still ask them.
+    assert eligible(other) == {dealt_with.pk, fresh.pk}
+
+
+def test_people_for_digests_maps_cards_back_to_those_still_eligible(need_for, skills):
+    need, other = need_for(), need_for(title="Another need")
+    kept, invited = make_volunteer(skills=able(skills)), make_volunteer(skills=able(skills))
+    digest = {
+        user: pseudonym_digest(need, Person.objects.get(user=user).pk) for user in (kept, invited)
+    }
+    invite(need, invited)
+    elsewhere = pseudonym_digest(other, Person.objects.get(user=kept).pk)
+    found, gone = people_for_digests(need, [digest[kept], digest[invited], elsewhere, "zz"])
+    assert found == {digest[kept]: kept.pk}
+    assert gone == [digest[invited], elsewhere, "zz"]
 
 
 def test_filters_raise_the_level_narrow_the_distance_and_keep_to_members(cast, need, skills):
@@ -309,3 +367,53 @@ def test_equal_scores_are_ordered_by_the_pseudonym_hash(need, skills):
     assert {card.user_id for card in cards} == {user.pk for user in people}
     assert len({card.score.total for card in cards}) == 1
     assert [card.tie_break for card in cards] == sorted(card.tie_break for card in cards)
+
+
+# --- Reliability --------------------------------------------------------------------------
+
+
+def record_outcomes(need_for, user: User, helped: list[bool]) -> None:
+    """Past needs this person said yes to, each with "did they help?" recorded."""
+    for n, did in enumerate(helped):
+        past = need_for(title=f"Past need {n}")
+        invite(past, user, status="accepted", helped=did, outcome_recorded_at=timezone.now())
+
+
+def test_the_reliability_part_pulls_towards_the_prior():
+    assert _reliability(0, 0) == RELIABILITY_PRIOR
+    assert _reliability(1, 1) == pytest.approx(2 / 3)
+    assert _reliability(0, 1) == pytest.approx(1 / 3)
+    assert _reliability(6, 6) == pytest.approx(7 / 8)
+
+
+@pytest.mark.parametrize(
+    "helped,band",
+    [
+        ([True, True], None),
+        ([True, True, True], "helped every time so far"),
+        ([True, True, True, False], "usually helps"),
+        ([True, False, True, False], "helps about half the time"),
+        ([False, False, True], "has often not been able to help"),
+    ],
+    ids=["two-outcomes-no-band", "every-time", "usually", "half", "often-not"],
+)
+def test_a_card_shows_a_reliability_band_from_three_outcomes(need_for, skills, helped, band):
+    need = need_for()
+    person = make_volunteer(skills=able(skills))
+    record_outcomes(need_for, person, helped)
+    (card,) = [card for card in shortlist(need) if card.user_id == person.pk]
+    assert card.reliability == band
+
+
+def test_good_outcomes_move_someone_up_and_bad_ones_down(need_for, skills):
+    need = need_for()
+    good, newcomer, bad = (make_volunteer(skills=able(skills)) for _ in range(3))
+    record_outcomes(need_for, good, [True, True, True])
+    record_outcomes(need_for, bad, [False, False, False])
+    # Pending or unrecorded invitations say nothing either way.
+    invite(need_for(title="Unrecorded"), newcomer, status="accepted")
+    cards = shortlist(need)
+    assert [card.user_id for card in cards] == [good.pk, newcomer.pk, bad.pk]
+    assert cards[1].score.parts["reliability"] == pytest.approx(
+        WEIGHTS["reliability"] * RELIABILITY_PRIOR
+    )

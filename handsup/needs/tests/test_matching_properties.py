@@ -7,6 +7,12 @@ Hypothesis draws a need (on site within a radius, or remote; set times or ongoin
 three skills, must-have or nice-to-have) and two to eight people, each with their own
 facts; `eligible_people` is compared with a plain-Python restatement of the rules written
 here, person by person, and every card on the shortlist must be someone eligible.
+People may hold an invitation for the need in any state (asked or offered; waiting,
+said yes or no, withdrawn, expired): none of them is ever eligible again for it, while
+an invitation for another need changes nothing.
+
+A second property is about ranking: the same person with good recorded outcomes always
+scores above themself with bad ones, and never below themself with none.
 
 `HANDSUP_HYPOTHESIS_EXAMPLES` sets the number of examples (default 60, for CI).
 """
@@ -14,8 +20,8 @@ here, person by person, and every card on the shortlist must be someone eligible
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -27,8 +33,8 @@ from hypothesis import strategies as st
 from handsup.groups.models import GroupBlock
 from handsup.messaging.models import ContactLimits, Decision
 from handsup.needs.actions import SkillWanted, TimeWindow, do_create_need
-from handsup.needs.matching import eligible_people, shortlist
-from handsup.needs.models import Need
+from handsup.needs.matching import Candidate, eligible_people, score, shortlist
+from handsup.needs.models import Invitation, Need, NeedSkill
 from handsup.people.models import DateAway, Person, Skill
 
 from .conftest import at, in_days, make_volunteer, on_site_details, record_ask
@@ -38,6 +44,7 @@ pytestmark = pytest.mark.django_db
 EXAMPLES = int(os.environ.get("HANDSUP_HYPOTHESIS_EXAMPLES", "60"))
 SKILLS = 3
 DECISIONS = (Decision.SENT, Decision.HELD, Decision.SUPPRESSED, Decision.FOLDED)
+INVITATION_STATES = ("pending", "accepted", "declined", "withdrawn", "expired")
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,8 @@ class PersonSpec:
     asks_per_week: int
     asks: tuple[tuple[int, str], ...]  # (hours ago, decision)
     away: tuple[int, int] | None  # (first day from today, length in days)
+    # An invitation: (status, source) for this need, or "elsewhere" for another need.
+    invitation: tuple[str, str] | str | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +110,9 @@ people = st.builds(
     away=st.tuples(st.integers(0, 2), st.integers(0, 25), st.integers(0, 10)).map(
         lambda drawn: drawn[1:] if drawn[0] == 0 else None
     ),
+    # Invited (asked, or offered), answered or lapsed for this need one time in three.
+    invitation=st.sampled_from([None, None, None, None, "elsewhere"])
+    | st.tuples(st.sampled_from(INVITATION_STATES), st.sampled_from(["ask", "offer"])),
 )
 needs = st.builds(
     NeedSpec,
@@ -133,6 +145,7 @@ def check(cast: Any, skills: list[Skill], need_spec: NeedSpec, specs: list[Perso
     now = timezone.now()
     group_a, group_b = cast.groups["group_a"], cast.groups["group_b"]
     need = make_need(cast, skills, need_spec)
+    elsewhere = make_need(cast, skills, need_spec)
     made: dict[int, PersonSpec] = {}
     for spec in specs:
         user = make_volunteer(
@@ -156,6 +169,11 @@ def check(cast: Any, skills: list[Skill], need_spec: NeedSpec, specs: list[Perso
                 starts_on=in_days(first),
                 ends_on=in_days(first + length),
             )
+        if spec.invitation == "elsewhere":
+            invite(elsewhere, user, "pending", "ask", now)
+        elif isinstance(spec.invitation, tuple):
+            status, source = spec.invitation
+            invite(need, user, status, source, now)
         made[user.pk] = spec
     found = set(eligible_people(need, now=now).values_list("user_id", flat=True))
     expected = {
@@ -165,6 +183,28 @@ def check(cast: Any, skills: list[Skill], need_spec: NeedSpec, specs: list[Perso
     assert found == expected
     assert {card.user_id for card in shortlist(need, now=now)} <= expected
     event(f"eligible: {min(len(expected), 3)}{'+' if len(expected) >= 3 else ''}")
+    # How often the invitation rule was what left someone out (else the property is idle).
+    left_out = [
+        spec
+        for spec in made.values()
+        if isinstance(spec.invitation, tuple)
+        and eligible_by_the_rules(replace(spec, invitation=None), need_spec, now)
+    ]
+    if left_out:
+        event("left out only for an invitation")
+
+
+def invite(need: Need, user: Any, status: str, source: str, now: datetime) -> None:
+    answered = status != "pending"
+    Invitation.objects.create(
+        need=need,
+        user=user,
+        status=status,
+        source=source,
+        created_at=now - timedelta(days=3),
+        expires_at=now - timedelta(days=1) if status == "expired" else now + timedelta(days=3),
+        answered_at=now - timedelta(days=2) if answered else None,
+    )
 
 
 def make_need(cast: Any, skills: list[Skill], spec: NeedSpec) -> Need:
@@ -209,6 +249,7 @@ def eligible_by_the_rules(person: PersonSpec, need: NeedSpec, now: datetime) -> 
     )
     return (
         findable
+        and not isinstance(person.invitation, tuple)  # nobody is asked twice for a need
         and person.active
         and not person.blocks_a
         and under_budget
@@ -252,3 +293,86 @@ def away_for_all_of_it(person: PersonSpec, need: NeedSpec) -> bool:
         return all(overlaps(in_days(day), in_days(day)) for day in need.window_days)
     today, closes = in_days(0), in_days(need.closes_in)
     return away_from <= today and away_until >= closes
+
+
+# --- Invitations: nobody is asked twice for a need ----------------------------------------
+
+invitation_states = st.sampled_from([None, "elsewhere"]) | st.tuples(
+    st.sampled_from(INVITATION_STATES), st.sampled_from(["ask", "offer"])
+)
+
+
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(states=st.lists(invitation_states, min_size=1, max_size=6))
+def test_nobody_with_an_invitation_for_the_need_is_ever_shortlisted(cast, skills, states):
+    """Everyone here fits the need; only their invitations differ. The general property
+    above meets the invitation rule only when someone otherwise eligible is drawn, so
+    this one makes sure every state is tried against people who would be suggested."""
+    with transaction.atomic():
+        now = timezone.now()
+        need = do_create_need(
+            actor=cast.users["organiser_a"],
+            group=cast.groups["group_a"],
+            details=on_site_details(skills),
+            publish=True,
+        )
+        elsewhere = do_create_need(
+            actor=cast.users["organiser_a"],
+            group=cast.groups["group_a"],
+            details=on_site_details(skills, title="Another need"),
+            publish=True,
+        )
+        free: set[int] = set()
+        for state in states:
+            user = make_volunteer(skills={skills[0]: (2, False)}, asks_per_week=3)
+            if isinstance(state, tuple):
+                invite(need, user, state[0], state[1], now)
+            else:
+                if state == "elsewhere":
+                    invite(elsewhere, user, "pending", "ask", now)
+                free.add(user.pk)
+        assert set(eligible_people(need, now=now).values_list("user_id", flat=True)) == free
+        assert {card.user_id for card in shortlist(need, now=now)} == free
+        event(f"invited for the need: {len(states) - len(free)}")
+        transaction.set_rollback(True)
+
+
+# --- Reliability: better outcomes never rank anyone lower --------------------------------
+
+FIXED_NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
+candidates = st.builds(
+    Candidate,
+    person_id=st.just(1),
+    user_id=st.just(1),
+    skill_levels=st.dictionaries(st.just(0), st.integers(1, 4), max_size=1),
+    availability=st.integers(0, (1 << 21) - 1),
+    distance_km=st.none() | st.floats(0, 50),
+    reach_km=st.none() | st.floats(1, 50),
+    asks_30d=st.integers(0, 10),
+    last_asked_at=st.none() | st.integers(1, 200).map(lambda d: FIXED_NOW - timedelta(days=d)),
+)
+# A need's skill as `score` reads it (unsaved: no database row needed).
+WANTED = NeedSkill(skill_id=0, min_level=2, required=True)
+
+
+@settings(max_examples=EXAMPLES * 5, deadline=None)
+@given(candidate=candidates, outcomes=st.integers(1, 40), slot_bits=st.integers(0, 7))
+def test_good_outcomes_score_above_bad_ones_and_none_in_between(candidate, outcomes, slot_bits):
+    def with_record(helped: int, total: int) -> float:
+        person = replace(candidate, outcomes=total, helped=helped)
+        return score(person, wanted=[WANTED], slot_bits=slot_bits, now=FIXED_NOW).total
+
+    good, newcomer, bad = (
+        with_record(outcomes, outcomes),
+        with_record(0, 0),
+        with_record(0, outcomes),
+    )
+    assert good > bad
+    assert good >= newcomer >= bad
+    # One more "helped" never lowers a score.
+    for helped in range(outcomes):
+        assert with_record(helped + 1, outcomes) >= with_record(helped, outcomes)
