@@ -284,7 +284,7 @@ def do_create_need(
     need.save()
     _replace_skills_and_windows(need, details)
     record_audit(
-        actor=actor, action="need.created", obj=need, group=group, details={"status": need.status}
+        actor=actor, action="needs.created", obj=need, group=group, details={"status": need.status}
     )
     return need
 
@@ -303,11 +303,15 @@ def do_update_need(*, actor: User, need: Need, details: NeedDetails) -> list[str
     _replace_skills_and_windows(need, details)
     record_audit(
         actor=actor,
-        action="need.updated",
+        action="needs.updated",
         obj=need,
         group=need.group,
         details={"changed": parts, "status": need.status},
     )
+    # Imported here so this module's imports stay free of messaging (edits sends notes).
+    from handsup.needs.edits import tell_invitees_of_edit
+
+    tell_invitees_of_edit(actor=actor, need=need, changed=parts)
     return parts
 
 
@@ -317,12 +321,17 @@ def do_publish_need(*, actor: User, need: Need) -> Need:
     check_can_publish(need)
     need.status = Need.Status.OPEN
     need.save(update_fields=["status", "updated_at"])
-    record_audit(actor=actor, action="need.published", obj=need, group=need.group)
+    record_audit(actor=actor, action="needs.published", obj=need, group=need.group)
     return need
 
 
 @transaction.atomic
 def do_close_need(*, actor: User, need: Need) -> Need:
+    """Close a draft or open need; anyone still asked (or offering) is told it's over."""
+    # Imported here: answers sends notices through messaging, which the rest of this
+    # module doesn't need.
+    from handsup.needs.answers import do_withdraw_open_invitations
+
     need = Need.objects.select_for_update().get(pk=need.pk)
     check_can_close(need)
     was = need.status
@@ -330,6 +339,15 @@ def do_close_need(*, actor: User, need: Need) -> Need:
     need.closed_at = timezone.now()
     need.save(update_fields=["status", "closed_at", "updated_at"])
     record_audit(
-        actor=actor, action="need.closed", obj=need, group=need.group, details={"was": was}
+        actor=actor, action="needs.closed", obj=need, group=need.group, details={"was": was}
+    )
+    do_withdraw_open_invitations(
+        need=need,
+        actor=actor,
+        now=need.closed_at,
+        why=_(
+            "Thank you — the group has closed this need, so we've withdrawn our ask. "
+            "Nothing more to do."
+        ),
     )
     return need

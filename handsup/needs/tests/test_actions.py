@@ -18,7 +18,7 @@ from handsup.needs.actions import (
     do_update_need,
     need_details_of,
 )
-from handsup.needs.models import Need, NeedSkill, NeedWindow
+from handsup.needs.models import Invitation, Need, NeedSkill, NeedWindow
 from handsup.places.geo import geocode
 from handsup.privacy.models import AuditEntry
 
@@ -33,7 +33,7 @@ def snapshot() -> tuple[object, ...]:
         list(Need.objects.order_by("pk").values()),
         list(NeedSkill.objects.order_by("pk").values()),
         list(NeedWindow.objects.order_by("pk").values()),
-        AuditEntry.objects.filter(action__startswith="need.").count(),
+        AuditEntry.objects.filter(action__startswith="needs.").count(),
     )
 
 
@@ -47,7 +47,7 @@ def test_a_new_need_is_a_draft_with_its_skills_and_an_audit_row(cast, remote_det
     assert list(need.skills.values_list("skill_id", "min_level", "required")) == [
         (remote_details.skills[0].skill.pk, 2, True)
     ]
-    entry = AuditEntry.objects.get(action="need.created")
+    entry = AuditEntry.objects.get(action="needs.created")
     assert (entry.actor, entry.group, entry.object_public_id) == (
         cast.users["organiser_a"],
         cast.groups["group_a"],
@@ -155,14 +155,14 @@ def test_an_edit_records_which_parts_changed(cast, make_need, remote_details, sk
     assert list(need.skills.values_list("skill_id", "min_level", "required")) == [
         (skills[1].pk, 3, False)
     ]
-    entry = AuditEntry.objects.get(action="need.updated")
+    entry = AuditEntry.objects.get(action="needs.updated")
     assert entry.actor == cast.users["admin_a"]
     assert entry.details == {"changed": ["title", "skills", "effort"], "status": "draft"}
     # Saving the same details again changes nothing and records nothing.
     assert (
         do_update_need(actor=cast.users["admin_a"], need=need, details=need_details_of(need)) == []
     )
-    assert AuditEntry.objects.filter(action="need.updated").count() == 1
+    assert AuditEntry.objects.filter(action="needs.updated").count() == 1
 
 
 def test_people_needed_can_not_drop_below_places_already_filled(cast, make_need, remote_details):
@@ -189,9 +189,9 @@ def test_publish_then_close(cast, make_need):
         .order_by("pk")
         .values_list("action", "details")
     ) == [
-        ("need.created", {"status": "draft"}),
-        ("need.published", {}),
-        ("need.closed", {"was": "open"}),
+        ("needs.created", {"status": "draft"}),
+        ("needs.published", {}),
+        ("needs.closed", {"was": "open"}),
     ]
 
 
@@ -221,7 +221,7 @@ def test_a_draft_whose_closing_date_has_passed_is_not_published(cast, make_need)
 def test_a_need_open_from_the_start(cast, make_need):
     need = make_need(publish=True)
     assert need.status == Need.Status.OPEN
-    assert AuditEntry.objects.get(action="need.created").details == {"status": "open"}
+    assert AuditEntry.objects.get(action="needs.created").details == {"status": "open"}
     assert Need.objects.open().filter(pk=need.pk).exists()
     Need.objects.filter(pk=need.pk).update(closes_on=in_days(-1))
     assert not Need.objects.open().filter(pk=need.pk).exists()
@@ -234,3 +234,7 @@ def test_the_demo_needs_are_made_once(db):
     assert Need.objects.count() == needs == 4
     assert Need.objects.filter(status=Need.Status.DRAFT).count() == 1
     assert Need.objects.filter(location_kind="on_site", district="M1").count() == 1
+    # The demo volunteer has one ask waiting for her answer, made once.
+    waiting = Invitation.objects.get(user__email="volunteer@demo.handsup.invalid")
+    assert waiting.status == Invitation.Status.PENDING
+    assert waiting.need.title == "Stewards for the summer fair"
