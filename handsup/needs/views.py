@@ -4,19 +4,23 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from handsup.core.http import AuthenticatedRequest
 from handsup.groups.access import access_group
-from handsup.needs import actions
+from handsup.needs import actions, offers
 from handsup.needs.access import access_group_need, access_need
+from handsup.needs.edits import invitees_to_tell, material_parts
 from handsup.needs.forms import NeedForm, ShortlistFilterForm
 from handsup.needs.matching import SHORTLIST_SIZE, shortlist
-from handsup.needs.models import Need
+from handsup.needs.models import Invitation, Need
 from handsup.needs.permissions import need_policy
+from handsup.needs.relay import relay_invitations
 from handsup.people.forms import SLOTS, availability_grid
 from handsup.privacy.access import log_access
 
@@ -26,9 +30,29 @@ def group_needs(request: AuthenticatedRequest, public_id: str) -> HttpResponse:
     """Every need of the group, newest first, with its status and how full it is."""
     group = access_group(request.user, public_id, "organise")
     needs = list(
-        need_policy.needs_for(request.user, "manage").filter(group=group).order_by("-created_at")
+        need_policy.needs_for(request.user, "manage")
+        .filter(group=group)
+        # Who was asked and who answered, for the link to each need's people page.
+        .annotate(
+            asked=Count("invitations", filter=Q(invitations__source=Invitation.Source.ASK)),
+            said_yes=Count("invitations", filter=Q(invitations__status=Invitation.Status.ACCEPTED)),
+            offers_waiting=Count(
+                "invitations",
+                filter=Q(
+                    invitations__source=Invitation.Source.OFFER,
+                    invitations__status=Invitation.Status.PENDING,
+                ),
+            ),
+        )
+        .order_by("-created_at")
     )
-    return render(request, "needs/group_needs.html", {"group": group, "needs": needs})
+    # People only reachable by phone or post, whose asks this group passes on.
+    relay_waiting = relay_invitations(group).count()
+    return render(
+        request,
+        "needs/group_needs.html",
+        {"group": group, "needs": needs, "relay_waiting": relay_waiting},
+    )
 
 
 @login_required
@@ -75,6 +99,18 @@ def edit_need(request: AuthenticatedRequest, public_id: str, need_id: str) -> Ht
             if changed
             else _("Nothing was changed."),
         )
+        # `do_update_need` told them (edits.tell_invitees_of_edit); say so.
+        told = invitees_to_tell(need).count() if material_parts(changed) else 0
+        if told:
+            messages.info(
+                request,
+                ngettext(
+                    "We told %(n)d invitee about the change.",
+                    "We told %(n)d invitees about the change.",
+                    told,
+                )
+                % {"n": told},
+            )
         return redirect("needs:group_needs", public_id=group.public_id)
     return render(
         request,
@@ -154,9 +190,24 @@ def need_shortlist(request: AuthenticatedRequest, public_id: str, need_id: str) 
 
 
 @login_required
-def need_page(request: AuthenticatedRequest, public_id: str) -> HttpResponse:
-    """What the need is, roughly where, when, and which group asks: nothing about anyone."""
+def need_page(
+    request: AuthenticatedRequest, public_id: str, *, problem: str = "", status: int = 200
+) -> HttpResponse:
+    """What the need is, roughly where, when, and which group asks: nothing about anyone
+    but the person looking (their own invitation, or the form to offer to help).
+
+    `problem`: why an offer just made was refused (the offer view shows this page)."""
     need = access_need(request.user, public_id, "view")
+    invitation = Invitation.objects.filter(need=need, user=request.user).first()
+    offer_problem = ""
+    can_offer = False
+    if invitation is None and need.status == Need.Status.OPEN and not problem:
+        try:
+            offers.check_can_offer(actor=request.user, need=need)
+            can_offer = True
+        except offers.OfferRefused as refusal:
+            # Not open any more (a passed closing date) says nothing worth a notice.
+            offer_problem = "" if refusal.code == "not_open" else str(refusal.message)
     return render(
         request,
         "needs/need_page.html",
@@ -171,5 +222,9 @@ def need_page(request: AuthenticatedRequest, public_id: str) -> HttpResponse:
                 if free
             ],
             "can_manage": need_policy.allows(request.user, "manage", need),
+            "invitation": invitation,
+            "can_offer": can_offer,
+            "offer_problem": problem or offer_problem,
         },
+        status=status,
     )
