@@ -16,6 +16,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     user = request.user
     links: list[tuple[str, str]] = [(_("Groups"), reverse("groups:directory"))]
     if user.is_authenticated:
+        links.append((_("Needs for me"), reverse("needs:for_me")))
         links.append((_("Your Hands Up"), reverse("me")))
         if is_platform_admin(user):
             links.append((_("Platform"), reverse("platform")))

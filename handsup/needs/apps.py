@@ -8,6 +8,7 @@ class NeedsConfig(AppConfig):
 
     def ready(self) -> None:
         from handsup.core.seeding import SeedStep, register_seed_step
+        from handsup.needs import digest, jobs  # noqa: F401 (register the section and job)
         from handsup.needs.seeding import build_needs, reset_needs
 
         register_seed_step(

@@ -1,7 +1,10 @@
 """A few needs for the demo groups, so an organiser logging in to the demo has some to run.
 
 `handsup demo_data` calls `build_demo_needs` after making the personas. It adds needs to a
-demo group only when the group has none, so running it twice adds nothing.
+demo group only when the group has none, so running it twice adds nothing. Group A has
+also asked the demo volunteer to steward its summer fair, so someone trying the demo as
+the volunteer has an invitation to answer (`/needs/<need>/answer/`, linked from the
+need's page and from "My commitments").
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from django.utils import timezone
 from handsup.accounts.models import User
 from handsup.groups.models import Group
 from handsup.needs.actions import NeedDetails, SkillWanted, TimeWindow, do_create_need
-from handsup.needs.models import Need
+from handsup.needs.answers import invitation_expiry
+from handsup.needs.models import Invitation, Need
 from handsup.people.models import PersonSkill, Skill
 from handsup.places.geo import Location, Point
 from handsup.places.postcodes import PlaceKind
@@ -124,4 +128,26 @@ def build_demo_needs(groups: dict[str, Group], users: dict[str, User]) -> list[N
             made.append(
                 do_create_need(actor=organisers[key], group=group, details=details, publish=publish)
             )
+    _ask_the_demo_volunteer(made, users)
     return made
+
+
+def _ask_the_demo_volunteer(made: list[Need], users: dict[str, User]) -> None:
+    """An ask from group A's organiser waiting for the demo volunteer's answer. Made as a
+    row, not through the asks pipeline: the demo volunteer lists no skills, so the
+    shortlist would not find her, and the demo sends no mail on its own."""
+    stewards = next((need for need in made if need.title.startswith("Stewards")), None)
+    volunteer = users.get("volunteer")
+    if stewards is None or volunteer is None:
+        return
+    now = timezone.now()
+    Invitation.objects.get_or_create(
+        need=stewards,
+        user=volunteer,
+        defaults={
+            "source": Invitation.Source.ASK,
+            "invited_by": users.get("organiser_a"),
+            "created_at": now,
+            "expires_at": invitation_expiry(stewards, now),
+        },
+    )

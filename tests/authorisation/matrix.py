@@ -159,6 +159,153 @@ def _need_a(
     return build
 
 
+def _need_a_object(world: Any) -> Any:
+    """A fresh open members-only need of group A (see `_need_a`), as a model."""
+    from handsup.needs.models import Need
+
+    page = _need_a(manage=False, publish=True)(world)
+    return Need.objects.get(public_id=page.strip("/").split("/")[1])
+
+
+def _invited_volunteer(suffix: str = "", *, accepted: bool = False) -> Callable[[Any], str]:
+    """Group A asked the volunteer about one of its needs (with `accepted`, they said
+    yes): their answer page, or their introduction's `suffix` action."""
+
+    def build(world: Any) -> str:
+        from django.utils import timezone
+
+        from handsup.needs.answers import do_accept, invitation_expiry
+        from handsup.needs.models import Invitation
+
+        need = _need_a_object(world)
+        now = timezone.now()
+        invitation = Invitation.objects.create(
+            need=need,
+            user=world.users["volunteer"],
+            source=Invitation.Source.ASK,
+            invited_by=world.users["organiser_a"],
+            created_at=now,
+            expires_at=invitation_expiry(need, now),
+        )
+        if accepted:
+            do_accept(invitation=invitation, actor=world.users["volunteer"], share_phone=False)
+            return f"/me/introductions/{invitation.public_id}/{suffix}"
+        return f"/needs/{need.public_id}/answer/"
+
+    return build
+
+
+def _relay_invitation_a(world: Any) -> str:
+    """Group A's need asked someone A registered on paper (phone only): a relay ask."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from handsup.needs.models import Invitation
+    from handsup.people.offline import OfflineDetails, do_register_offline_person
+
+    group = world.groups["group_a"]
+    need = _need_a_object(world)
+    person, _code = do_register_offline_person(
+        organiser=world.users["organiser_a"],
+        group=group,
+        details=OfflineDetails(
+            name="Relay Person",
+            agreed_by="paper",
+            email="",
+            phone="0161 000 0001",
+            postal_address="",
+            channels=("phone",),
+            share_contact=True,
+            place=None,
+        ),
+        claim_link="http://testserver/claim/",
+    )
+    now = timezone.now()
+    assert person.user is not None
+    invitation = Invitation.objects.create(
+        need=need,
+        user=person.user,
+        source="ask",
+        channel="relay",
+        invited_by=world.users["organiser_a"],
+        created_at=now,
+        expires_at=now + timedelta(days=7),
+    )
+    return f"/groups/manage/{group.public_id}/relay/{invitation.public_id}/"
+
+
+def _people_a(suffix: str = "", *, offer: bool = False) -> Callable[[Any], str]:
+    """The people page of an open need of group A, where the volunteer said yes (with a
+    current contact grant, so the page names them), or with `offer` has offered and waits;
+    `suffix` after the invitation's id, or the page itself when empty."""
+
+    def build(world: Any) -> str:
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from handsup.needs.models import ContactGrant, Invitation, Need
+
+        page = _need_a("people/", publish=True)(world)
+        need = Need.objects.get(public_id=page.split("/")[5])
+        now = timezone.now()
+        invitation = Invitation.objects.create(
+            need=need,
+            user=world.users["volunteer"],
+            source="offer" if offer else "ask",
+            status="pending" if offer else "accepted",
+            invited_by=None if offer else world.users["organiser_a"],
+            created_at=now - timedelta(days=1),
+            expires_at=now + timedelta(days=13),
+            answered_at=None if offer else now - timedelta(hours=1),
+        )
+        if not offer:
+            need.filled_count = 1
+            need.save(update_fields=["filled_count"])
+            ContactGrant.objects.create(
+                invitation=invitation,
+                user=invitation.user,
+                group=need.group,
+                need=need,
+                created_at=now - timedelta(hours=1),
+                expires_at=now + timedelta(days=30),
+            )
+        return f"{page}{invitation.public_id}/{suffix}" if suffix else page
+
+    return build
+
+
+def _hours_today(world: Any) -> dict[str, Any]:
+    from django.utils import timezone
+
+    return {"hours": "2", "on_date": timezone.localdate().isoformat()}
+
+
+def _commitment_of_volunteer(world: Any) -> str:
+    """The volunteer offered for an open members-only need of A; its organiser accepted."""
+    from handsup.needs.answers import do_accept
+    from handsup.needs.offers import do_offer
+
+    need = _need_a_object(world)
+    offer = do_offer(actor=world.users["volunteer"], need=need, share_phone=False)
+    do_accept(invitation=offer, actor=world.users["organiser_a"], share_phone=False)
+    return f"/me/needs/{offer.public_id}/hours/"
+
+
+def _hours_for_commitment(world: Any) -> dict[str, str]:
+    from django.utils import timezone
+
+    from handsup.needs.models import Invitation
+
+    prefix = Invitation.objects.get(user=world.users["volunteer"], status="accepted").public_id
+    return {
+        f"{prefix}-hours": "1.5",
+        f"{prefix}-on_date": timezone.localdate().isoformat(),
+        f"{prefix}-note": "",
+    }
+
+
 IMPORTERS_A = ORGANISE_A | {"platform_admin"}
 
 
@@ -352,6 +499,91 @@ MATRIX: dict[str, Expect] = {
         frozenset({"volunteer", "volunteer_no_consent", "organiser_a", "admin_a"}),
         path=_need_a(manage=False, publish=True),
         why="an open members-only need of A: A's members (and its organisers) only",
+    ),
+    "groups/manage/<str:public_id>/needs/<str:need_id>/invite/": Expect(
+        ORGANISE_A,
+        path=_need_a("invite/", publish=True),
+        method="post",
+        data=lambda world: {"person": ["0" * 64]},
+        why="counts only, writes nothing; a card that maps to nobody is reported",
+    ),
+    "groups/manage/<str:public_id>/needs/<str:need_id>/invite/send/": Expect(
+        ORGANISE_A,
+        path=_need_a("invite/send/", publish=True),
+        method="post",
+        data=lambda world: {"person": ["0" * 64]},
+        why="nobody to ask: back to the shortlist with a message; B's organiser gets 404",
+    ),
+    "groups/manage/<str:public_id>/relay/": Expect(
+        ORGANISE_A,
+        path=_manage_a("relay/"),
+        why="names and numbers of people A registered on paper, access-logged",
+    ),
+    "groups/manage/<str:public_id>/relay/<str:invitation_id>/": Expect(
+        ORGANISE_A,
+        path=_relay_invitation_a,
+        method="post",
+        data=lambda world: {"answer": "no", "reason": "not_now"},
+        why="records the answer through answers.do_decline; any other group gets 404",
+    ),
+    "groups/manage/<str:public_id>/needs/<str:need_id>/people/": Expect(
+        ORGANISE_A,
+        path=_people_a(),
+        why="names only people with a current grant, access-logged; B's organiser gets 404",
+    ),
+    "groups/manage/<str:public_id>/needs/<str:need_id>/people/<str:invitation_id>/offer/": Expect(
+        ORGANISE_A,
+        path=_people_a("offer/", offer=True),
+        method="post",
+        data=lambda world: {"answer": "yes"},
+        why="accepts the volunteer's offer (introductions both ways)",
+    ),
+    "groups/manage/<str:public_id>/needs/<str:need_id>/people/<str:invitation_id>/outcome/": Expect(
+        ORGANISE_A,
+        path=_people_a("outcome/"),
+        method="post",
+        data=lambda world: {"helped": "yes"},
+        why="records that the volunteer helped (and thanks them)",
+    ),
+    "groups/manage/<str:public_id>/needs/<str:need_id>/people/<str:invitation_id>/hours/": Expect(
+        ORGANISE_A,
+        path=_people_a("hours/"),
+        method="post",
+        data=_hours_today,
+        why="logs hours for the volunteer who said yes",
+    ),
+    "needs/<str:public_id>/answer/": Expect(
+        frozenset({"volunteer"}),
+        path=_invited_volunteer(),
+        why="only the person invited; anyone else gets the 'no invitation for you' 404",
+    ),
+    "me/introductions/": Expect(ENROLLED, why="one's own introductions"),
+    "me/introductions/<str:invitation_id>/revoke/": Expect(
+        frozenset({"volunteer"}), path=_invited_volunteer("revoke/", accepted=True), method="post"
+    ),
+    "me/introductions/<str:invitation_id>/renew/": Expect(
+        frozenset({"volunteer"}),
+        path=_invited_volunteer("renew/", accepted=True),
+        method="post",
+        why="a fresh grant can't be renewed yet: a message and a redirect back",
+    ),
+    # Needs, the volunteer's side: each person's own list, commitments and calendar.
+    "needs/": Expect(ENROLLED, why="one's own 'needs for me'"),
+    "needs/<str:public_id>/offer/": Expect(
+        frozenset({"volunteer", "organiser_a", "admin_a"}),
+        path=lambda world: _need_a(manage=False, publish=True)(world) + "offer/",
+        method="post",
+        why="an open members-only need of A: members who let groups find them; "
+        "the member without consents gets 403, everyone else 404",
+    ),
+    "me/needs/": Expect(ENROLLED, why="one's own commitments"),
+    "me/needs/calendar.ics": Expect(ENROLLED, why="one's own commitments as iCalendar"),
+    "me/needs/<str:invitation_id>/hours/": Expect(
+        frozenset({"volunteer"}),
+        path=_commitment_of_volunteer,
+        method="post",
+        data=_hours_for_commitment,
+        why="only the volunteer whose yes it is; anyone else gets 404",
     ),
     "claim/": Expect(frozenset({"anonymous"}), why="signed-in people are redirected"),
     "sign-up-form/": Expect(PUBLIC, why="the printable paper form"),
