@@ -33,7 +33,15 @@ from hypothesis import strategies as st
 from handsup.groups.models import GroupBlock
 from handsup.messaging.models import ContactLimits, Decision
 from handsup.needs.actions import SkillWanted, TimeWindow, do_create_need
-from handsup.needs.matching import Candidate, eligible_people, score, shortlist
+from handsup.needs.matching import (
+    RELIABILITY_MIN_OUTCOMES,
+    RELIABLE_SHARE,
+    Candidate,
+    _reason,
+    eligible_people,
+    score,
+    shortlist,
+)
 from handsup.needs.models import Invitation, Need, NeedSkill
 from handsup.people.models import DateAway, Person, Skill
 
@@ -376,3 +384,59 @@ def test_good_outcomes_score_above_bad_ones_and_none_in_between(candidate, outco
     # One more "helped" never lowers a score.
     for helped in range(outcomes):
         assert with_record(helped + 1, outcomes) >= with_record(helped, outcomes)
+
+
+# --- Distance: moving someone closer moves them up, and the sentence follows -------------
+
+CLOSE_BY = "they live close by"
+
+
+@settings(max_examples=EXAMPLES * 5, deadline=None)
+@given(
+    candidate=candidates,
+    reach_km=st.floats(1, 50),
+    far_share=st.floats(0.5, 1.0),
+    near_share=st.floats(0, 0.45),
+    slot_bits=st.integers(0, 7),
+)
+def test_moving_someone_closer_moves_them_up_and_the_sentence_follows(
+    candidate, reach_km, far_share, near_share, slot_bits
+):
+    def ranked(share: float) -> tuple[float, dict[str, float], str]:
+        person = replace(candidate, distance_km=reach_km * share, reach_km=reach_km)
+        result = score(person, wanted=[WANTED], slot_bits=slot_bits, now=FIXED_NOW)
+        return result.total, result.parts, _reason(result.parts, person)
+
+    # The parts a sentence may name: reliability only for a good record of 3 or more.
+    nameable = {"skills", "availability", "fairness"}
+    if candidate.outcomes >= RELIABILITY_MIN_OUTCOMES and (
+        candidate.helped / candidate.outcomes >= RELIABLE_SHARE
+    ):
+        nameable.add("reliability")
+
+    def others(parts: dict[str, float]) -> list[float]:
+        return sorted((parts[name] for name in nameable), reverse=True)
+
+    far_total, far_parts, far_sentence = ranked(far_share)
+    near_total, near_parts, near_sentence = ranked(near_share)
+    # Closer never scores lower, and strictly higher: only the distance part changed.
+    assert near_total > far_total
+    assert {k: v for k, v in near_parts.items() if k != "distance"} == {
+        k: v for k, v in far_parts.items() if k != "distance"
+    }
+    for parts, sentence in ((far_parts, far_sentence), (near_parts, near_sentence)):
+        if parts["distance"] > others(parts)[0]:
+            # The largest part leads the sentence.
+            assert sentence.startswith(f"Mostly because {CLOSE_BY},")
+        elif parts["distance"] < others(parts)[1]:
+            # Behind two other parts: not a reason worth naming.
+            assert CLOSE_BY not in sentence
+    led = near_parts["distance"] > others(near_parts)[0]
+    trailed = far_parts["distance"] < others(far_parts)[1]
+    if led and trailed:
+        assert CLOSE_BY not in far_sentence and near_sentence.startswith(
+            f"Mostly because {CLOSE_BY},"
+        )
+        event("the move brought distance from unnamed to the first reason")
+    else:
+        event("the move kept the sentence's first reason")
