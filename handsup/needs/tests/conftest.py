@@ -191,3 +191,14 @@ def on_site_details(taxonomy: list[Skill], **changes: Any) -> NeedDetails:
         visibility=Need.Visibility.MOVEMENT,
     )
     return replace(details, **changes)
+
+
+@pytest.fixture
+def open_on_site_need(cast, skills) -> Need:
+    """An open on-site need of group A (Manchester M1 within 10 km, one set time)."""
+    return do_create_need(
+        actor=cast.users["organiser_a"],
+        group=cast.groups["group_a"],
+        details=on_site_details(skills),
+        publish=True,
+    )

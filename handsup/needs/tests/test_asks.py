@@ -35,19 +35,14 @@ from .conftest import at, make_volunteer, on_site_details
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture
+def need(open_on_site_need: Need) -> Need:
+    return open_on_site_need
+
+
 def noon() -> datetime:
     """Midday today: outside everyone's default quiet hours (21:00–08:00)."""
     return at(0, 12)
-
-
-@pytest.fixture
-def need(cast, skills) -> Need:
-    return do_create_need(
-        actor=cast.users["organiser_a"],
-        group=cast.groups["group_a"],
-        details=on_site_details(skills),
-        publish=True,
-    )
 
 
 def emailable(cast, skills, **kwargs) -> User:

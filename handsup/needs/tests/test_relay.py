@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 
 from handsup.accounts.models import User
-from handsup.needs.actions import do_create_need
 from handsup.needs.asks import do_invite
 from handsup.needs.models import ContactGrant, Invitation, Need
 from handsup.needs.relay import may_relay_for, relay_group_ids
@@ -15,20 +14,14 @@ from handsup.privacy.consent import do_record_consent
 from handsup.privacy.models import AccessLogEntry
 from handsup.privacy.register import PurposeCode
 
-from .conftest import on_site_details
 from .test_asks import emailable, noon, offline_person
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def need(cast, skills) -> Need:
-    return do_create_need(
-        actor=cast.users["organiser_a"],
-        group=cast.groups["group_a"],
-        details=on_site_details(skills),
-        publish=True,
-    )
+def need(open_on_site_need: Need) -> Need:
+    return open_on_site_need
 
 
 @pytest.fixture

@@ -5,23 +5,17 @@ from __future__ import annotations
 
 import pytest
 
-from handsup.needs.actions import do_create_need
 from handsup.needs.models import Need
 from handsup.privacy.models import AccessLogEntry
 
-from .conftest import make_volunteer, on_site_details
+from .conftest import make_volunteer
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def need(cast, skills) -> Need:
-    return do_create_need(
-        actor=cast.users["organiser_a"],
-        group=cast.groups["group_a"],
-        details=on_site_details(skills),
-        publish=True,
-    )
+def need(open_on_site_need: Need) -> Need:
+    return open_on_site_need
 
 
 def shortlist_url(cast, need: Need, group: str = "group_a") -> str:
