@@ -50,7 +50,7 @@ def test_sign_up_with_an_existing_email_says_so_next_to_the_email_field(cast: Ca
     assert response.status_code == 200
     html = response.content.decode()
     assert field_error(html, "id_email") == "A user is already registered with this email address."
-    assert ("#id_email", "A user is already registered with this email address.") in [
+    assert ("#id_email", "Email: A user is already registered with this email address.") in [
         (href, unescape(text)) for href, text in error_summary_links(html)
     ]
     assert User.objects.filter(email__iexact=existing).count() == 1
@@ -159,7 +159,8 @@ def test_wrong_authenticator_code_is_explained_next_to_the_code_field(cast: Cast
     assert response.status_code == 200
     html = response.content.decode()
     assert field_error(html, "id_code") == "Incorrect code."
-    assert error_summary_links(html) == [("#id_code", "Incorrect code.")]
+    # The summary names the field its message is about.
+    assert error_summary_links(html) == [("#id_code", "Code: Incorrect code.")]
     # Still half-way: the code step did not log anyone in.
     assert client.get(reverse("me")).status_code == 302
 
