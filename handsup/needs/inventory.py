@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handsup.privacy.inventory import not_personal, personal
+from handsup.privacy.inventory import NOT_EXPORTED, not_personal, personal
 
 ABOUT_THE_NEED = "about what a group asks for, not about a person"
 
@@ -120,4 +120,19 @@ not_personal(
     "note",
     "created_at",
     why="hours given to a need; personal through the invitation's `user`, erased with it",
+)
+personal(
+    "needs.MatchingChange",
+    "user_id",
+    what="that something matching reads about the account changed (the bare account id)",
+    export_section=NOT_EXPORTED,
+    erasure="delete",
+    note="says only that something changed and when, for the matching index to catch up; "
+    "no detail of the person, and rows are read within seconds and may be pruned after",
+)
+not_personal(
+    "needs.MatchingChange",
+    "id",
+    "at",
+    why="the change log's own order and time, for the matching index's watermark",
 )

@@ -27,8 +27,9 @@ Three things live here, one place each:
   eligible. Never a name, contact detail, postcode or exact place.
 
 This is the database path, for demo scale: everyone eligible is scored in Python after
-one query for them and one for their skills. The national-scale path comes later and
-keeps these rules.
+one query for them and one for their skills. The in-process index (`index.py`) finds its
+candidates in numpy arrays, then re-checks the best of them here (`candidates_from`,
+`rank_candidates`, `make_cards`), so both paths rank and describe people with the same code.
 """
 
 from __future__ import annotations
@@ -548,34 +549,45 @@ def shortlist(
 ) -> list[Card]:
     """The top `limit` eligible people for `need` as pseudonymous cards, best first."""
     now = now or timezone.now()
+    people = eligible_people(need, now=now, filters=filters, exclude_user_ids=exclude_user_ids)
+    ranked = rank_candidates(need, candidates_from(need, people), now=now)
+    return make_cards(need, ranked[:limit], now=now)
+
+
+# What ranking reads of each eligible person (`eligible_people`'s annotations).
+CANDIDATE_FIELDS = (
+    "pk",
+    "user_id",
+    "asks_30d",
+    "last_asked_at",
+    "availability_bits",
+    "outcomes",
+    "helped",
+)
+
+
+def candidates_from(need: Need, people: PersonQuerySet) -> list[Candidate]:
+    """`Candidate`s for the people of an `eligible_people` queryset (two queries: them,
+    and their levels in the need's skills). The database path and the in-process
+    index's re-check both come through here."""
     _fetch_skills_and_times(need)
     wanted = list(need.skills.all())
-    slot_bits = need_slot_bits(need)
     on_site = need.location_kind == Need.LocationKind.ON_SITE
-    fields = [
-        "pk",
-        "user_id",
-        "asks_30d",
-        "last_asked_at",
-        "availability_bits",
-        "outcomes",
-        "helped",
-    ]
+    fields = list(CANDIDATE_FIELDS)
     if on_site:
         fields += ["distance_sq_m", "reach_sq_m"]
-    rows = list(
-        eligible_people(need, now=now, filters=filters, exclude_user_ids=exclude_user_ids).values(
-            *fields
-        )
-    )
+    rows = list(people.values(*fields))
     levels: dict[int, dict[int, int]] = {}
-    for person_id, skill_id, level in PersonSkill.objects.filter(
-        person_id__in=[row["pk"] for row in rows], skill_id__in=[w.skill_id for w in wanted]
-    ).values_list("person_id", "skill_id", "level"):
+    for person_id, skill_id, level in (
+        PersonSkill.objects.using(people.db)
+        .filter(
+            person_id__in=[row["pk"] for row in rows], skill_id__in=[w.skill_id for w in wanted]
+        )
+        .values_list("person_id", "skill_id", "level")
+    ):
         levels.setdefault(person_id, {})[skill_id] = level
-    ranked: list[tuple[float, str, Candidate, Score]] = []
-    for row in rows:
-        candidate = Candidate(
+    return [
+        Candidate(
             person_id=row["pk"],
             user_id=row["user_id"],
             skill_levels=levels.get(row["pk"], {}),
@@ -587,35 +599,70 @@ def shortlist(
             outcomes=row["outcomes"],
             helped=row["helped"],
         )
-        result = score(candidate, wanted=wanted, slot_bits=slot_bits, now=now)
+        for row in rows
+    ]
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """One candidate's place in the order: best score first, then the pseudonym's hash."""
+
+    candidate: Candidate
+    score: Score
+    digest: str
+
+    @property
+    def sort_key(self) -> tuple[float, str]:
         # Round so float noise can't reorder equal scores; the hash then decides.
-        ranked.append(
-            (-round(result.total, 9), pseudonym_digest(need, row["pk"]), candidate, result)
+        return (-round(self.score.total, 9), self.digest)
+
+
+def rank_candidates(need: Need, candidates: Iterable[Candidate], *, now: datetime) -> list[Ranked]:
+    """Score each candidate with `score` and order them: the one ranking of a shortlist."""
+    _fetch_skills_and_times(need)
+    wanted = list(need.skills.all())
+    slot_bits = need_slot_bits(need)
+    ranked = [
+        Ranked(
+            candidate=candidate,
+            score=score(candidate, wanted=wanted, slot_bits=slot_bits, now=now),
+            digest=pseudonym_digest(need, candidate.person_id),
         )
-    ranked.sort(key=lambda item: (item[0], item[1]))
+        for candidate in candidates
+    ]
+    ranked.sort(key=lambda item: item.sort_key)
+    return ranked
+
+
+def make_cards(need: Need, ranked: Iterable[Ranked], *, now: datetime) -> list[Card]:
+    """What an organiser sees of each ranked person, in the order given."""
+    _fetch_skills_and_times(need)
+    wanted = list(need.skills.all())
+    slot_bits = need_slot_bits(need)
     level_names = dict(PersonSkill.Level.choices)
     return [
         Card(
-            user_id=candidate.user_id,
-            pseudonym=pseudonym(digest),
-            score=result,
+            user_id=item.candidate.user_id,
+            pseudonym=pseudonym(item.digest),
+            score=item.score,
             skills=[
                 MatchedSkill(
-                    name=item.skill.name,
-                    level=str(level_names[candidate.skill_levels[item.skill_id]]),
-                    required=item.required,
+                    name=wanted_skill.skill.name,
+                    level=str(level_names[item.candidate.skill_levels[wanted_skill.skill_id]]),
+                    required=wanted_skill.required,
                 )
-                for item in wanted
-                if candidate.skill_levels.get(item.skill_id, 0) >= item.min_level
+                for wanted_skill in wanted
+                if item.candidate.skill_levels.get(wanted_skill.skill_id, 0)
+                >= wanted_skill.min_level
             ],
-            distance=_distance_text(candidate),
-            availability=_availability_text(slot_bits, candidate.availability),
-            last_asked=_last_asked_text(candidate.last_asked_at, now),
-            reason=_reason(result.parts, candidate),
-            reliability=reliability_band(candidate.helped, candidate.outcomes),
-            tie_break=digest,
+            distance=_distance_text(item.candidate),
+            availability=_availability_text(slot_bits, item.candidate.availability),
+            last_asked=_last_asked_text(item.candidate.last_asked_at, now),
+            reason=_reason(item.score.parts, item.candidate),
+            reliability=reliability_band(item.candidate.helped, item.candidate.outcomes),
+            tie_break=item.digest,
         )
-        for _total, digest, candidate, result in ranked[:limit]
+        for item in ranked
     ]
 
 

@@ -374,3 +374,21 @@ class HoursLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hours} h on {self.on_date} for invitation {self.invitation_id}"
+
+
+class MatchingChange(models.Model):
+    """Something matching reads about one account changed (or, with no account, anything
+    may have: rebuild). Written in the same transaction as the change, by the signals in
+    `index_changes`, so the in-process index (`index.MatchingIndex`) can catch up from its
+    watermark, the highest id it has applied. Rows are only read forwards; old ones may be
+    pruned once every process has passed them.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    # The account's id, not a foreign key: the row must outlive an erased account so the
+    # index learns to drop them. None means "reload everyone" (bulk loads skip signals).
+    user_id = models.BigIntegerField(null=True, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"change {self.pk} for {self.user_id or 'everyone'}"

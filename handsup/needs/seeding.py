@@ -39,6 +39,7 @@ from django.db.models import Q
 from handsup.core.seeding import SeedContext, SeedError
 from handsup.groups.models import Group, Membership
 from handsup.messaging.models import Decision, Kind, LedgerEntry, Message, Reason
+from handsup.needs.index_changes import note_rebuild
 from handsup.needs.models import (
     ALL_WEEKLY_SLOTS,
     GRANT_DAYS_AFTER_NEED,
@@ -431,6 +432,7 @@ def build_needs(context: SeedContext) -> str:
             )
             changes["closed_at"] = datetime.combine(need.closes_on, time(18), UTC)
         Need.objects.using(using).filter(pk=need.pk).update(**changes)
+    note_rebuild(using=using)  # bulk writes skip the signals the matching index follows
     counts = Need.objects.using(using).filter(group__seeded=True)
     open_count = counts.filter(status=Need.Status.OPEN).count()
     return (
@@ -451,4 +453,5 @@ def reset_needs(context: SeedContext) -> str:
     ask_count = asks.count()
     LedgerEntry.objects.using(using).filter(message__in=asks).delete()
     asks.delete()
+    note_rebuild(using=using)  # ledger rows went: the matching index reloads
     return f"{count} needs, {ask_count} ask messages"

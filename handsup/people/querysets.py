@@ -30,12 +30,17 @@ class PersonQuerySet(models.QuerySet[Any]):
         they belong to (`found_my_groups`). The one place matching asks who is findable.
         """
         from handsup.groups.models import Membership
-        from handsup.privacy.consent import user_ids_with_consent
+        from handsup.privacy.consent import latest_consent_given
         from handsup.privacy.register import PurposeCode
 
-        allowed = Q(user_id__in=user_ids_with_consent(PurposeCode.FOUND_MOVEMENT))
+        # A probe per person of their latest event (not the set of everyone who
+        # consented): matching's queries narrow the people first (a box, a skill, a
+        # shortlist to re-check), so this reads a few index entries, not every event.
+        people = self.alias(found_anyone=latest_consent_given(PurposeCode.FOUND_MOVEMENT))
+        allowed = Q(found_anyone=True)
         if by is not None:
-            allowed |= Q(user_id__in=user_ids_with_consent(PurposeCode.FOUND_MY_GROUPS)) & Q(
+            people = people.alias(found_mine=latest_consent_given(PurposeCode.FOUND_MY_GROUPS))
+            allowed |= Q(found_mine=True) & Q(
                 user_id__in=Membership.objects.filter(group=by).values("user_id")
             )
-        return self.filter(allowed, verified=True)
+        return people.filter(allowed, verified=True)

@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
+from django.db.models import BooleanField, OuterRef, Subquery
 
 from handsup.accounts.models import User
 from handsup.privacy.audit import audit_entry, record_audits
@@ -135,6 +136,30 @@ def user_ids_with_consent(
         .filter(given=True)
         .values("user_id")
     )
+
+
+def latest_consent_given(
+    purpose: str | Purpose,
+    *,
+    user_ref: str = "user_id",
+    group: Group | None = None,
+    channel: str = "",
+) -> Subquery:
+    """Per row of an outer query: whether that person's latest event for this key gives
+    consent (NULL when they have none).
+
+    A correlated lookup that the (purpose, group, channel, user, at) index answers with
+    one probe per outer row: the tool when the outer rows are already few (the people in
+    a need's box, a shortlist to re-check). `user_ids_with_consent` is the set-based tool
+    for large audiences, where one pass over the events beats a probe per person.
+    """
+    latest = (
+        ConsentEvent.objects.for_key(purpose, group=group, channel=channel)
+        .filter(user_id=OuterRef(user_ref))
+        .order_by("-at", "-pk")
+        .values("given")[:1]
+    )
+    return Subquery(latest, output_field=BooleanField())
 
 
 def users_with_consent(

@@ -1,0 +1,86 @@
+"""Tell the matching index what changed: one `MatchingChange` row per save or delete of
+anything the index holds about a person, written in the same transaction as the change
+(so a change is in the log exactly when it is committed). Connected in `NeedsConfig.ready`.
+
+The ask ledger is not watched here: pacing writes it with raw SQL, so the index reads new
+ledger rows by their own ids instead. Bulk loaders (seed, imports) skip signals; they call
+`note_rebuild` once, which makes every index reload everything.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from allauth.account.models import EmailAddress
+from allauth.account.signals import email_confirmed
+from django.db import DEFAULT_DB_ALIAS
+from django.db.models import Model
+from django.db.models.signals import post_delete, post_save
+
+from handsup.accounts.models import User
+from handsup.groups.models import GroupBlock, Membership
+from handsup.needs.models import Invitation, MatchingChange
+from handsup.people.models import DateAway, Person, PersonSkill, Profile
+from handsup.privacy.models import ConsentEvent
+
+
+def note_change(user_id: int | None, *, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Record that something the index holds about account `user_id` changed."""
+    if user_id is not None:
+        MatchingChange.objects.using(using).create(user_id=user_id)
+
+
+def note_rebuild(*, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Record that anything may have changed (a bulk load): indexes rebuild."""
+    MatchingChange.objects.using(using).create(user_id=None)
+
+
+def _user_of_person(person_id: int, using: str) -> int | None:
+    return (
+        Person.objects.using(using).filter(pk=person_id).values_list("user_id", flat=True).first()
+    )
+
+
+def _changed(sender: type[Model], instance: Model, using: str, **kwargs: Any) -> None:
+    if kwargs.get("raw"):
+        return  # loading fixtures: a rebuild follows
+    if isinstance(instance, User):
+        fields = kwargs.get("update_fields")
+        if fields is not None and set(fields) <= {"last_login"}:
+            return  # signing in changes nothing matching reads
+        note_change(instance.pk, using=using)
+    elif isinstance(instance, Person):
+        note_change(instance.user_id, using=using)
+    elif isinstance(instance, Profile | PersonSkill | DateAway):
+        # On a cascade from a deleted person the person row is gone: its own delete
+        # signal has named the account already.
+        note_change(_user_of_person(instance.person_id, using), using=using)
+    else:
+        note_change(instance.user_id, using=using)  # type: ignore[attr-defined]
+
+
+WATCHED: tuple[type[Model], ...] = (
+    User,
+    Person,
+    Profile,
+    PersonSkill,
+    DateAway,
+    ConsentEvent,
+    GroupBlock,
+    Membership,
+    Invitation,
+)
+
+
+def _email_confirmed(*, email_address: EmailAddress, **kwargs: Any) -> None:
+    # `people.actions.do_mark_verified` sets `verified` with an update (no signal); this
+    # receiver is connected after people's, so it runs after that update.
+    note_change(email_address.user_id)
+
+
+def connect() -> None:
+    for model in WATCHED:
+        uid = f"needs.index_changes.{model._meta.label_lower}"
+        post_save.connect(_changed, sender=model, dispatch_uid=f"{uid}.save")
+        post_delete.connect(_changed, sender=model, dispatch_uid=f"{uid}.delete")
+    email_confirmed.connect(_email_confirmed, dispatch_uid="needs.index_changes.verified")
