@@ -81,12 +81,65 @@ def run_messaging(options: dict[str, Any]) -> dict[str, Any]:
     )
 
 
+def add_matching_arguments(parser: CommandParser) -> None:
+    parser.add_argument(
+        "--volunteers",
+        type=int,
+        default=1_000_000,
+        help="Seeded volunteers (1000000); those already seeded with --seed are reused.",
+    )
+    parser.add_argument(
+        "--needs",
+        type=int,
+        default=1_000,
+        help="Needs timed on the index, half in person and half remote (1000).",
+    )
+    parser.add_argument(
+        "--baseline-needs",
+        type=int,
+        default=None,
+        help="Needs timed with the ORM baseline, half of each kind (default: 50, or "
+        "--needs if fewer); each is also compared with the index's answer.",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="The seed of `handsup seed` (0, as its default)."
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="Keep the benchmark's needs instead of removing them."
+    )
+
+
+def run_matching(options: dict[str, Any]) -> dict[str, Any]:
+    from handsup.needs.bench import matching_report
+
+    if options["volunteers"] < 1:
+        raise CommandError("--volunteers must be at least 1.")
+    if options["needs"] < 1:
+        raise CommandError("--needs must be at least 1.")
+    if options["baseline_needs"] is not None and options["baseline_needs"] < 0:
+        raise CommandError("--baseline-needs must be 0 or more.")
+    if options["seed"] < 0:
+        raise CommandError("--seed must be zero or more.")
+    return matching_report(
+        volunteers=options["volunteers"],
+        needs=options["needs"],
+        baseline_needs=options["baseline_needs"],
+        seed=options["seed"],
+        keep=options["keep"],
+    )
+
+
 BENCHMARKS: dict[str, tuple[str, Callable[[CommandParser], None], Runner]] = {
     "import": ("I1: import a CSV of volunteers", add_import_arguments, run_import),
     "messaging": (
         "Q1: pace and queue one group update to N people; Q2: deliver it over SMTP",
         add_messaging_arguments,
         run_messaging,
+    ),
+    "matching": (
+        "M1, M2: the top-50 shortlist for a need, from the index and from the ORM",
+        add_matching_arguments,
+        run_matching,
     ),
 }
 
