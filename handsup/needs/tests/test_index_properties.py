@@ -13,7 +13,6 @@ recorded outcomes added, so every part of the score and every rule is in play.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -22,19 +21,18 @@ from django.utils import timezone
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from handsup.groups.models import GroupBlock
 from handsup.needs.index import MatchingIndex
 from handsup.needs.matching import ShortlistFilters, shortlist
 from handsup.needs.models import Invitation
-from handsup.people.models import DateAway, Person, Profile, Skill
+from handsup.people.models import Skill
 
-from .conftest import in_days, make_volunteer, record_ask
 from .test_matching_properties import (
     EXAMPLES,
     NeedSpec,
     PersonSpec,
     invite,
     make_need,
+    make_person,
     needs,
     people,
 )
@@ -113,38 +111,18 @@ def make_movement(
     """The need and the people, as `test_matching_properties.check` makes them, with
     availability and recorded outcomes (on needs of group B, which change nothing else)."""
     now = timezone.now()
-    group_a, group_b = cast.groups["group_a"], cast.groups["group_b"]
     need = make_need(cast, skills, need_spec)
     elsewhere = make_need(cast, skills, need_spec)
     for spec, (outcomes, helped), availability in specs:
-        user = make_volunteer(
-            skills={skills[index]: value for index, value in spec.skills.items()},
-            offset_m=spec.offset_m,
-            found=spec.found,
-            member_of=group_a if spec.member_of_a else None,
-            verified=spec.verified,
-            active=spec.active,
-            travel_radius_km=spec.travel_radius_km,
-            asks_per_week=spec.asks_per_week,
+        user = make_person(
+            cast,
+            skills,
+            spec,
+            need=need,
+            elsewhere=elsewhere,
+            now=now,
+            availability=availability,
         )
-        Profile.objects.filter(person__user=user).update(availability=availability)
-        Person.objects.get(user=user).profile.save()  # bulk updates skip the change log
-        if spec.blocks_a:
-            GroupBlock.objects.create(user=user, group=group_a)
-        for hours_ago, decision in spec.asks:
-            record_ask(user, group_b, now - timedelta(hours=hours_ago), decision)
-        if spec.away is not None:
-            first, length = spec.away
-            DateAway.objects.create(
-                person=Person.objects.get(user=user),
-                starts_on=in_days(first),
-                ends_on=in_days(first + length),
-            )
-        if spec.invitation == "elsewhere":
-            invite(elsewhere, user, "pending", "ask", now)
-        elif isinstance(spec.invitation, tuple):
-            status, source = spec.invitation
-            invite(need, user, status, source, now)
         for i in range(outcomes):
             past = make_need(cast, skills, need_spec)
             invite(past, user, "accepted", "ask", now)

@@ -149,39 +149,56 @@ def test_nobody_ineligible_is_ever_shortlisted(cast, skills, need_spec, specs):
         transaction.set_rollback(True)
 
 
+def make_person(
+    cast: Any,
+    skills: list[Skill],
+    spec: PersonSpec,
+    *,
+    need: Need,
+    elsewhere: Need,
+    now: datetime,
+    availability: int = 0,
+) -> Any:
+    """A volunteer with the facts `spec` names: consents, place, skills, a block of group
+    A, asks from group B, dates away, and an invitation for `need` or for `elsewhere`."""
+    group_a, group_b = cast.groups["group_a"], cast.groups["group_b"]
+    user = make_volunteer(
+        skills={skills[index]: value for index, value in spec.skills.items()},
+        offset_m=spec.offset_m,
+        found=spec.found,
+        member_of=group_a if spec.member_of_a else None,
+        verified=spec.verified,
+        active=spec.active,
+        travel_radius_km=spec.travel_radius_km,
+        availability=availability,
+        asks_per_week=spec.asks_per_week,
+    )
+    if spec.blocks_a:
+        GroupBlock.objects.create(user=user, group=group_a)
+    for hours_ago, decision in spec.asks:
+        record_ask(user, group_b, now - timedelta(hours=hours_ago), decision)
+    if spec.away is not None:
+        first, length = spec.away
+        DateAway.objects.create(
+            person=Person.objects.get(user=user),
+            starts_on=in_days(first),
+            ends_on=in_days(first + length),
+        )
+    if spec.invitation == "elsewhere":
+        invite(elsewhere, user, "pending", "ask", now)
+    elif isinstance(spec.invitation, tuple):
+        status, source = spec.invitation
+        invite(need, user, status, source, now)
+    return user
+
+
 def check(cast: Any, skills: list[Skill], need_spec: NeedSpec, specs: list[PersonSpec]) -> None:
     now = timezone.now()
-    group_a, group_b = cast.groups["group_a"], cast.groups["group_b"]
     need = make_need(cast, skills, need_spec)
     elsewhere = make_need(cast, skills, need_spec)
     made: dict[int, PersonSpec] = {}
     for spec in specs:
-        user = make_volunteer(
-            skills={skills[index]: value for index, value in spec.skills.items()},
-            offset_m=spec.offset_m,
-            found=spec.found,
-            member_of=group_a if spec.member_of_a else None,
-            verified=spec.verified,
-            active=spec.active,
-            travel_radius_km=spec.travel_radius_km,
-            asks_per_week=spec.asks_per_week,
-        )
-        if spec.blocks_a:
-            GroupBlock.objects.create(user=user, group=group_a)
-        for hours_ago, decision in spec.asks:
-            record_ask(user, group_b, now - timedelta(hours=hours_ago), decision)
-        if spec.away is not None:
-            first, length = spec.away
-            DateAway.objects.create(
-                person=Person.objects.get(user=user),
-                starts_on=in_days(first),
-                ends_on=in_days(first + length),
-            )
-        if spec.invitation == "elsewhere":
-            invite(elsewhere, user, "pending", "ask", now)
-        elif isinstance(spec.invitation, tuple):
-            status, source = spec.invitation
-            invite(need, user, status, source, now)
+        user = make_person(cast, skills, spec, need=need, elsewhere=elsewhere, now=now)
         made[user.pk] = spec
     found = set(eligible_people(need, now=now).values_list("user_id", flat=True))
     expected = {
