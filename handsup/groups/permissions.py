@@ -39,6 +39,13 @@ def movement_roles(user: Any) -> frozenset[str]:
     return cached
 
 
+def remember_roles(user: Any, *, roles: frozenset[str], privileged_member: bool) -> None:
+    """Cache what `movement_roles` and `holds_privileged_role` would read, when it was read
+    with the user (the sign-in backends load it with every request's user)."""
+    user._handsup_movement_roles = roles
+    user._handsup_privileged_member = privileged_member
+
+
 def is_platform_admin(user: Any) -> bool:
     return MovementRole.Role.PLATFORM_ADMIN in movement_roles(user)
 

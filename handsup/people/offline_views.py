@@ -216,7 +216,7 @@ def claim_account(request: HttpRequest) -> HttpResponse:
                 cache.incr(limit_key)
                 form.add_error("code", str(refusal))
             else:
-                login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+                login(request, user, backend="handsup.accounts.backends.RolesModelBackend")
                 messages.success(request, _("Welcome to Hands Up. This account is yours now."))
                 return redirect("me")
     return render(request, "people/offline/claim.html", {"form": form}, status=status)

@@ -143,10 +143,10 @@ def test_your_hands_up_page_lists_groups_in_a_fixed_number_of_queries(
 ):
     client = cast.client_for("organiser_a")
     client.get("/me/")  # warm the session
-    # session, user, movement roles, privileged membership, MFA enrolment,
-    # memberships (with their groups), the page's own movement-role list, and open
-    # invitations to join groups (with their groups).
-    with django_assert_num_queries(8) as captured:
+    # session, user (with their movement roles and whether they organise a group),
+    # MFA enrolment, memberships (with their groups), the page's own movement-role
+    # list, and open invitations to join groups (with their groups).
+    with django_assert_num_queries(6) as captured:
         response = client.get("/me/")
     assert response.status_code == 200
     assert cast.groups["group_a"].name.encode() in response.content

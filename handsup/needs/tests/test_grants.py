@@ -207,9 +207,9 @@ def grants(cast: Any, make_need: Any) -> list[ContactGrant]:
 def test_introductions_lists_only_your_own(cast, grants, django_assert_num_queries):
     client = cast.client_for("volunteer")
     client.get(reverse("needs:my_grants"))  # warm the session
-    # Session, user, the two role look-ups every signed-in page makes (MFA), then the
+    # Session, user (with the roles every signed-in page's MFA check reads), then the
     # grants (with their groups and needs), then the needs' windows.
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(4):
         response = client.get(reverse("needs:my_grants"))
     page = response.content.decode()
     assert response.status_code == 200

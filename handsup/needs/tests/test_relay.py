@@ -177,13 +177,13 @@ def test_the_relay_list_query_count_is_pinned_and_does_not_grow_with_the_people(
     client = cast.client_for("organiser_a")
     first = offline_person(cast, skills)
     do_invite(actor=cast.users["organiser_a"], need=need, user_ids=[first.pk], now=noon())
-    # Session, user, roles, organiser check and MFA (5); the group; the invitations with
+    # Session, user (with roles and organiser check) and MFA (3); the group; the invitations with
     # their people; the needs' times; one access-log insert.
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(7):
         response = client.get(relay_url(cast))
     assert response.content.decode().count('class="card"') == 1
     more = [offline_person(cast, skills) for _ in range(3)]
     do_invite(actor=cast.users["organiser_a"], need=need, user_ids=[u.pk for u in more])
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(7):
         response = client.get(relay_url(cast))
     assert response.content.decode().count('class="card"') == 4

@@ -244,12 +244,12 @@ def test_the_list_takes_the_same_queries_for_one_need_or_many(
     client = cast.client_for("organiser_a")
     make_need()
     client.get(manage(cast))  # warm the session and the MFA check
-    # 8: the needs with their invitation counts in one, and one for the relay list link.
-    with django_assert_num_queries(8):
+    # 6: the needs with their invitation counts in one, and one for the relay list link.
+    with django_assert_num_queries(6):
         one = client.get(manage(cast))
     for _ in range(4):
         make_need(publish=True)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(6):
         many = client.get(manage(cast))
     assert one.status_code == many.status_code == 200
     assert many.content.decode().count("0 of 3") == 5
