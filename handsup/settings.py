@@ -180,9 +180,10 @@ TASKS = {
 
 # --- Auth -----------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
+# Django's and allauth's backends, loading each request's user with their roles.
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    "handsup.accounts.backends.RolesModelBackend",
+    "handsup.accounts.backends.RolesAccountBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -256,6 +257,10 @@ if DEMO_MODE and not TESTING and HANDSUP_DEMO_SMTP_PORT:
         "OPTIONS": {"host": "127.0.0.1", "port": HANDSUP_DEMO_SMTP_PORT, "timeout": 10},
     }
     HANDSUP_DELIVERY_MAILER = "outbox"
+# The in-process matching indexes (needs/index.py, needs/needs_index.py) serve the
+# "needs for me" page; off, it takes the database path. Off in tests unless a test
+# turns it on: an index outlives the transaction a test rolls back.
+MATCHING_INDEX = env_bool("HANDSUP_MATCHING_INDEX", default=not TESTING)
 # Delivery (messaging/delivery.py): sent rows are marked after this many sends or this
 # many seconds after the first unmarked one, whichever comes first. That is also the
 # crash window: a worker killed inside it sends those again, with the same Message-ID.

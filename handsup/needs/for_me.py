@@ -8,9 +8,16 @@ who fits; it only asks matching, so the two lists can't drift apart.
 Needs they already have an invitation for (asked, offered, answered) are listed apart,
 with the invitation, whether or not they still fit: that list is about what they did.
 
-Demo scale: one eligibility query per open need that wants a skill they hold (a need
-wanting none of their skills can't fit them, so it is not asked about at all). The
-national-scale path (an in-process index) is the next issue's.
+Two paths give the same list in the same order. `needs_for_person` is the database
+path: one eligibility query per open need that wants a skill they hold (a need wanting
+none of their skills can't fit them, so it is not asked about at all); the digest and
+processes without the index use it. `needs_page` serves the page: with the in-process
+index (`settings.MATCHING_INDEX`, `needs_index`) it reads the person's facts in one
+query, finds and orders the needs in memory, and reads the page's needs in one more.
+
+The order is by fit (`fit_of`): the need-dependent parts of `matching.score` (skills,
+availability, distance). The person-only parts (fairness, reliability) are the same for
+every need on one person's list, so they can't change its order.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.conf import settings
 from django.db.models import Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -26,6 +34,12 @@ from django.utils.translation import gettext as _
 from handsup.accounts.models import User
 from handsup.needs import matching
 from handsup.needs.models import Invitation, Need, NeedSkill
+from handsup.needs.needs_index import (
+    VolunteerFacts,
+    get_needs_index,
+    invited_needs,
+    volunteer_facts,
+)
 from handsup.needs.permissions import need_policy
 from handsup.people.models import PersonSkill
 from handsup.places.geo import DistanceBand
@@ -49,9 +63,11 @@ class NeedForYou:
 
     need: Need
     invitation: Invitation | None = None
-    score: float = 0.0
+    score: float = 0.0  # the fit: `fit_of` the need's `matching.score`
     matched_skills: list[str] = field(default_factory=list)
     distance: str = ""  # a band ("2–5 km") on site; "" for remote or invited needs
+    # The need's set times' starts, when known without a query (from the index).
+    windows: list[datetime] | None = None
 
     @property
     def why(self) -> str:
@@ -160,15 +176,140 @@ def _fit(need: Need, user: User, levels: dict[int, int], now: datetime) -> NeedF
     result = matching.score(
         candidate, wanted=wanted, slot_bits=matching.need_slot_bits(need), now=now
     )
+    return _described(need, list(need.skills.all()), levels, fit_of(result), distance_km)
+
+
+def fit_of(score: matching.Score) -> float:
+    """The need-dependent part of a score, summed in `WEIGHTS`' order."""
+    return sum(score.parts[name] for name in FIT_PARTS)
+
+
+FIT_PARTS = ("skills", "availability", "distance")
+
+
+def _described(
+    need: Need,
+    skills: list[NeedSkill],
+    levels: dict[int, int],
+    fit: float,
+    distance_km: float | None,
+    windows: list[datetime] | None = None,
+) -> NeedForYou:
     level_names = dict(PersonSkill.Level.choices)
     return NeedForYou(
         need=need,
-        score=result.total,
+        score=fit,
         matched_skills=[
             _("%(skill)s (%(level)s)")
-            % {"skill": w.skill.name, "level": str(level_names[held[w.skill_id]]).lower()}
-            for w in wanted
-            if held.get(w.skill_id, 0) >= w.min_level
+            % {"skill": w.skill.name, "level": str(level_names[levels[w.skill_id]]).lower()}
+            for w in skills
+            if levels.get(w.skill_id, 0) >= w.min_level
         ],
         distance=str(DistanceBand.for_km(distance_km).label) if distance_km is not None else "",
+        windows=windows,
+    )
+
+
+# --- The page ------------------------------------------------------------------------------
+
+PAGE_SIZE = 25
+
+
+@dataclass(frozen=True)
+class NeedsPage:
+    fitting: list[NeedForYou]  # this page's
+    heard: list[NeedForYou]  # every open need they have an invitation for
+    page: int
+    has_more: bool
+
+    @property
+    def first_number(self) -> int:
+        return (self.page - 1) * PAGE_SIZE + 1
+
+
+def needs_page(
+    user: User,
+    *,
+    filters: ForMeFilters | None = None,
+    page: int = 1,
+    now: datetime | None = None,
+    use_index: bool | None = None,
+    facts: VolunteerFacts | None = None,
+) -> NeedsPage:
+    """One page of `needs_for_person`'s list (PAGE_SIZE fitting needs), from the
+    in-process index when `settings.MATCHING_INDEX` is on (or `use_index`). `facts`:
+    the person's `volunteer_facts`, when the caller has read them already."""
+    filters = filters or ForMeFilters()
+    page = max(page, 1)
+    if use_index is None:
+        use_index = settings.MATCHING_INDEX
+    if not use_index:
+        listed = needs_for_person(user, now=now, filters=filters)
+        fitting = [item for item in listed if item.invitation is None]
+        first = (page - 1) * PAGE_SIZE
+        return NeedsPage(
+            fitting=fitting[first : first + PAGE_SIZE],
+            heard=[item for item in listed if item.invitation is not None],
+            page=page,
+            has_more=len(fitting) > first + PAGE_SIZE,
+        )
+    return _page_from_index(
+        user, filters, page, now or timezone.now(), facts or volunteer_facts(user)
+    )
+
+
+def _page_from_index(
+    user: User, filters: ForMeFilters, page: int, now: datetime, facts: VolunteerFacts | None
+) -> NeedsPage:
+    invitations = list(invited_needs(user))
+    index = get_needs_index()
+    heard = [
+        NeedForYou(
+            need=invitation.need,
+            invitation=invitation,
+            windows=index.windows_of(invitation.need_id),
+        )
+        for invitation in invitations
+    ]
+    if facts is None:
+        return NeedsPage(fitting=[], heard=heard, page=page, has_more=False)
+    found = index.for_person(
+        facts,
+        today=timezone.localdate(now),
+        invited=frozenset(invitation.need_id for invitation in invitations),
+        where=filters.where,
+        skill_id=filters.skill_id,
+    )
+    # Those the index lists past the page's start, read from the database as open: one
+    # closed since the index's last refresh drops out and the next takes its place.
+    first = (page - 1) * PAGE_SIZE
+    wanted = found[first:]
+    fitting: list[NeedForYou] = []
+    taken = 0
+    while taken < len(wanted) and len(fitting) <= PAGE_SIZE:
+        batch = wanted[taken : taken + PAGE_SIZE + 1 - len(fitting) + 5]
+        taken += len(batch)
+        # One query: the needs' skills with the needs and their groups (every need the
+        # index finds asks for a skill).
+        needs: dict[int, Need] = {}
+        skills: dict[int, list[NeedSkill]] = {}
+        for wanted_skill in NeedSkill.objects.filter(
+            need__in=Need.objects.open().filter(pk__in=[item.need_id for item in batch])
+        ).select_related("need__group", "skill"):
+            needs.setdefault(wanted_skill.need_id, wanted_skill.need)
+            skills.setdefault(wanted_skill.need_id, []).append(wanted_skill)
+        fitting += [
+            _described(
+                needs[item.need_id],
+                skills[item.need_id],
+                facts.levels,
+                item.fit,
+                item.distance_km,
+                item.windows,
+            )
+            for item in batch
+            if item.need_id in needs
+        ]
+    return NeedsPage(
+        fitting=fitting[:PAGE_SIZE], heard=heard, page=page, has_more=len(fitting) > PAGE_SIZE
     )

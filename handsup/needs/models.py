@@ -83,6 +83,8 @@ class Need(PublicIdModel):
         indexes = [
             models.Index(fields=["group", "status"], name="need_group_status_idx"),
             models.Index(fields=["status", "closes_on"], name="need_status_closes_idx"),
+            # The open-needs index catches up from here (`needs_index.refresh`).
+            models.Index(fields=["updated_at"], name="need_updated_idx"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -29,10 +29,10 @@ from handsup.core.http import AuthenticatedRequest
 from handsup.needs import afterwards, offers
 from handsup.needs.access import access_need
 from handsup.needs.calendar import commitments_calendar
-from handsup.needs.for_me import NEAR_ME, REMOTE_ONLY, ForMeFilters, needs_for_person
+from handsup.needs.for_me import NEAR_ME, REMOTE_ONLY, ForMeFilters, needs_page
 from handsup.needs.models import HoursLog, Invitation, Need
+from handsup.needs.needs_index import volunteer_facts
 from handsup.needs.views import need_page
-from handsup.people.models import PersonSkill
 
 # --- Needs for me -------------------------------------------------------------------------
 
@@ -75,26 +75,42 @@ class ForMeFilterForm(forms.Form):
 @login_required
 def for_me(request: AuthenticatedRequest) -> HttpResponse:
     """Open needs the person fits, best first, and those they already heard about."""
-    skills = list(
-        PersonSkill.objects.filter(person__user=request.user)
-        .order_by("skill__name")
-        .values_list("skill_id", "skill__name")
+    # Everything the rules read of the person, in one query: their skills fill the form.
+    facts = volunteer_facts(request.user)
+    skills = sorted(
+        (facts.skill_names.items() if facts else ()), key=lambda item: item[1].casefold()
     )
-    form = ForMeFilterForm(request.GET or None, skills=skills)
+    query = request.GET.copy()
+    page_number = _page_number(query.pop("page", [""])[-1])
+    form = ForMeFilterForm(query or None, skills=skills)
     valid = form.is_valid() if form.is_bound else True
-    listed = needs_for_person(request.user, filters=form.filters())
+    page = needs_page(request.user, filters=form.filters(), page=page_number, facts=facts)
     return render(
         request,
         "needs/for_me.html",
         {
             "form": form,
-            "fitting": [item for item in listed if item.invitation is None],
-            "heard": [item for item in listed if item.invitation is not None],
+            "fitting": page.fitting,
+            "heard": page.heard,
+            "page": page,
+            "more_query": _with_page(query, page.page + 1),
+            "back_query": _with_page(query, page.page - 1) if page.page > 1 else "",
             "has_skills": bool(skills),
             "filtered": any(form.filters().__dict__.values()),
         },
         status=200 if valid else 400,
     )
+
+
+def _page_number(raw: str) -> int:
+    """The `page` parameter; anything but a whole number from 1 is page 1."""
+    return int(raw) if raw.isdigit() and 0 < int(raw) <= 100_000 else 1
+
+
+def _with_page(query: Any, number: int) -> str:
+    wanted = query.copy()
+    wanted["page"] = str(number)
+    return str(wanted.urlencode())
 
 
 # --- Offering -----------------------------------------------------------------------------

@@ -11,9 +11,17 @@ from django.utils import timezone
 
 from handsup.groups.models import GroupBlock
 from handsup.needs.actions import SkillWanted, do_create_need
-from handsup.needs.for_me import NEAR_ME, REMOTE_ONLY, ForMeFilters, needs_for_person
+from handsup.needs.for_me import (
+    NEAR_ME,
+    PAGE_SIZE,
+    REMOTE_ONLY,
+    ForMeFilters,
+    needs_for_person,
+    needs_page,
+)
 from handsup.needs.matching import shortlist
 from handsup.needs.models import Need
+from handsup.needs.needs_index import forget_needs_indexes
 from handsup.needs.offers import do_offer
 from handsup.people.models import DateAway
 
@@ -23,7 +31,19 @@ pytestmark = pytest.mark.django_db
 
 
 def fitting_ids(user, **kwargs) -> list[int]:
-    return [item.need.pk for item in needs_for_person(user, **kwargs) if item.invitation is None]
+    """The database path's list; the index's page must say the same, line for line."""
+    listed = needs_for_person(user, **kwargs)
+    database = [item for item in listed if item.invitation is None]
+    forget_needs_indexes()
+    page = needs_page(user, use_index=True, **kwargs)
+    assert [(item.need.pk, item.why) for item in page.fitting] == [
+        (item.need.pk, item.why) for item in database[: len(page.fitting)]
+    ]
+    assert len(page.fitting) == min(len(database), PAGE_SIZE)
+    assert [item.need.pk for item in page.heard] == [
+        item.need.pk for item in listed if item.invitation is not None
+    ]
+    return [item.need.pk for item in database]
 
 
 @pytest.fixture
@@ -205,6 +225,19 @@ def test_filters_narrow_the_list(needs, people, skills, filters, expected):
 # --- The page ------------------------------------------------------------------------------
 
 
+@pytest.fixture(params=[False, True], ids=["database", "index"])
+def matching_index(request, settings):
+    """The page both ways: the database path, and the in-process index."""
+    settings.MATCHING_INDEX = request.param
+    forget_needs_indexes()
+    yield request.param
+    forget_needs_indexes()
+
+
+both_paths = pytest.mark.usefixtures("matching_index")
+
+
+@both_paths
 def test_the_page_lists_what_fits_and_what_they_already_heard_about(cast, skills, needs):
     user = cast.users["volunteer"]
     person = user.person
@@ -226,6 +259,7 @@ def test_the_page_lists_what_fits_and_what_they_already_heard_about(cast, skills
     assert needs["two_skills"].title not in page  # needs skills they don't have
 
 
+@both_paths
 def test_a_bad_filter_gets_a_message_and_the_list_without_it(cast, skills, needs):
     user = cast.users["volunteer"]
     user.person.skills.create(skill=skills[0], level=2, remote=True)
@@ -236,6 +270,7 @@ def test_a_bad_filter_gets_a_message_and_the_list_without_it(cast, skills, needs
     assert needs["remote"].title in page
 
 
+@both_paths
 def test_someone_who_fits_nothing_is_told_what_they_can_do(cast, needs):
     response = cast.client_for("volunteer_other").get("/needs/")
     page = response.content.decode()
@@ -277,7 +312,56 @@ def test_the_list_costs_a_fixed_number_of_queries_per_need_that_could_fit(
         )
     client = cast.client_for("volunteer")
     client.get("/needs/")  # the movement's contact limits row is made on first use
-    # 10 for the session, the person and the needs; per need that could fit, its one
+    # 8 for the session, the person and the needs; per need that could fit, its one
     # eligibility query (no budget rules: browsing isn't limited by the ask budget).
-    with django_assert_num_queries(10 + 3 * 1):
+    with django_assert_num_queries(8 + 3 * 1):
         assert client.get("/needs/").status_code == 200
+
+
+@pytest.mark.usefixtures("matching_index")
+def test_the_page_has_pages_of_the_best_fits_first(cast, skills, remote_details):
+    user = cast.users["volunteer"]
+    user.person.skills.create(skill=skills[0], level=2, remote=True)
+    organiser, group = cast.users["organiser_a"], cast.groups["group_a"]
+    for n in range(PAGE_SIZE + 2):
+        do_create_need(
+            actor=organiser,
+            group=group,
+            details=replace(remote_details, title=f"Need number {n:02}"),
+            publish=True,
+        )
+    client = cast.client_for("volunteer")
+    first = client.get("/needs/", {"where": REMOTE_ONLY}).content.decode()
+    assert first.count('class="result"') == PAGE_SIZE
+    assert f"?where={REMOTE_ONLY}&amp;page=2" in first and "More needs you fit" in first
+    second = client.get("/needs/", {"where": REMOTE_ONLY, "page": "2"}).content.decode()
+    assert second.count('class="result"') == 2 and "More needs you fit" not in second
+    assert "Better fits" in second and f'start="{PAGE_SIZE + 1}"' in second
+    titles = {f"Need number {n:02}" for n in range(PAGE_SIZE + 2)}
+    shown = {title for title in titles if title in first} | {t for t in titles if t in second}
+    assert shown == titles
+    # A page number that is not one is the first page.
+    assert client.get("/needs/", {"page": "-3"}).content.decode().count('class="result"') == (
+        PAGE_SIZE
+    )
+
+
+def test_with_the_index_the_page_costs_five_queries_however_many_needs(
+    cast, skills, remote_details, settings, django_assert_num_queries
+):
+    settings.MATCHING_INDEX = True
+    forget_needs_indexes()
+    user = cast.users["volunteer"]
+    user.person.skills.create(skill=skills[0], level=2, remote=True)
+    organiser, group = cast.users["organiser_a"], cast.groups["group_a"]
+    client = cast.client_for("volunteer")
+    for count in (2, 12):
+        while Need.objects.filter(status=Need.Status.OPEN).count() < count:
+            do_create_need(actor=organiser, group=group, details=remote_details, publish=True)
+        newest = Need.objects.filter(status="open").latest("pk")
+        do_offer(actor=user, need=newest, share_phone=False)
+        client.get("/needs/")  # builds the index; the movement's limits row on first use
+        # The session, the user, the person's facts, their invitations, the page's needs.
+        with django_assert_num_queries(5):
+            assert client.get("/needs/").status_code == 200
+    forget_needs_indexes()

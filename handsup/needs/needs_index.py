@@ -1,0 +1,564 @@
+""" "Needs for me" at national scale: the shortlist's rules in reverse, from an in-process
+index of the open needs.
+
+**What it holds.** One row per open need (status open, closing date not passed): its
+group, whether only members see it, on site or remote, where and how far, its weekly
+slots on the volunteer's grid, its closing date, its set times, and its skills (must-have
+or nice-to-have, each with a minimum level) as flat arrays, plus, per skill, the needs
+that ask for it. Titles and everything else a page shows are read from the database for
+the page's needs alone.
+
+**How a query runs** (`for_person`). The volunteer's own facts come from the database,
+exactly, in one query (`volunteer_facts`: their person row, consents, skills, groups,
+blocks, dates away and the needs they have an invitation for). Candidates are the needs
+asking for a skill they hold; then, vectorised, the rules of `matching.eligible_people`
+seen from their side: every must-have skill at its level (remote-capable for a remote
+need; with only nice-to-have skills, any one of them), findable by the group (by the
+movement, or by their own groups when they are a member), not blocked, members-only needs
+only for members, within the smaller of the need's radius and their travel radius, not
+away for the whole of it, no invitation for it yet. Ask budgets don't apply: they limit
+how often groups ask, not what a person may look at (`respect_ask_budget=False`).
+
+**The order** is the need's part of `matching.score`: skills, availability and distance.
+Fairness and reliability are about the person alone, the same for every need on their
+list, so they can't change its order and are left out (`for_me.fit_of`). The best are
+scored again one by one with `matching`'s own functions, so float rounding in the
+vectorised score can't change the order: the result is exactly the database path's.
+
+**Why it can't show a need that is gone.** The page's needs are read from the database
+as `Need.objects.open()`, so a need closed, filled or of a suspended group since the last
+refresh drops out (and the next in the order takes its place).
+
+**How it stays fresh.** `refresh` reads the needs whose `updated_at` is past its
+watermark (less `LOOKBACK`, since a transaction may commit after a later one was read),
+and reloads those whose stamp differs from the one held; every action that changes a
+need, its skills or its times saves the need. `get_needs_index` keeps one per database
+alias in the process, refreshed at most once a second when used.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from django.db import DEFAULT_DB_ALIAS
+from django.db.models import Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from handsup.accounts.models import User
+from handsup.core.aggregates import rows_of, split_rows
+from handsup.groups.models import GroupBlock, Membership
+from handsup.needs.matching import DEFAULT_TRAVEL_RADIUS_KM, WEIGHTS, need_slot_bits
+from handsup.needs.models import Invitation, Need
+from handsup.people.models import DateAway, Person, PersonSkill
+from handsup.privacy.consent import latest_consent_given
+from handsup.privacy.register import PurposeCode
+
+Rows = npt.NDArray[np.int64]
+
+REFRESH_EVERY_SECONDS = 1.0
+LOOKBACK = timedelta(seconds=60)
+# Scored again exactly: this many more than asked for, and anyone within the slack.
+EXACT_MARGIN = 20
+SCORE_SLACK = 1e-6
+LOAD_CHUNK = 2_000
+TOP_LEVEL = max(PersonSkill.Level.values)
+
+
+# --- The volunteer's side: one query ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VolunteerFacts:
+    """What the rules read of one person, exactly as the database holds it now."""
+
+    person_id: int
+    user_id: int
+    verified: bool
+    active: bool
+    found_movement: bool
+    found_my_groups: bool
+    eastings: int | None
+    northings: int | None
+    travel_km: int
+    availability: int
+    levels: dict[int, int]  # skill id -> level
+    skill_names: dict[int, str]
+    remote_skills: frozenset[int]
+    member_of: frozenset[int]
+    blocked: frozenset[int]
+    away: list[tuple[date, date]] = field(default_factory=list)
+
+    @property
+    def located(self) -> bool:
+        return self.eastings is not None and self.northings is not None
+
+
+def volunteer_facts(user: User, *, using: str = DEFAULT_DB_ALIAS) -> VolunteerFacts | None:
+    """The person's facts in one query (their lists folded into strings); None without
+    a person row."""
+    row = (
+        Person.objects.using(using)
+        .filter(user_id=user.pk)
+        .annotate(
+            found_movement=latest_consent_given(PurposeCode.FOUND_MOVEMENT),
+            found_my_groups=latest_consent_given(PurposeCode.FOUND_MY_GROUPS),
+            travel=Coalesce("profile__travel_radius_km", Value(DEFAULT_TRAVEL_RADIUS_KM)),
+            availability_bits=Coalesce("profile__availability", Value(0)),
+            skills_listed=rows_of(
+                PersonSkill.objects.all(),
+                "person_id",
+                "pk",
+                "skill_id",
+                "level",
+                "remote",
+                "skill__name",
+            ),
+            groups_listed=rows_of(Membership.objects.all(), "user_id", "user_id", "group_id"),
+            blocks_listed=rows_of(GroupBlock.objects.all(), "user_id", "user_id", "group_id"),
+            away_listed=rows_of(DateAway.objects.all(), "person_id", "pk", "starts_on", "ends_on"),
+        )
+        .values_list(
+            "pk",
+            "verified",
+            "user__is_active",
+            "found_movement",
+            "found_my_groups",
+            "eastings",
+            "northings",
+            "travel",
+            "availability_bits",
+            "skills_listed",
+            "groups_listed",
+            "blocks_listed",
+            "away_listed",
+        )
+        .first()
+    )
+    if row is None:
+        return None
+    (pk, verified, active, movement, mine, east, north, travel, avail) = row[:9]
+    skills_text, groups_text, blocks_text, away_text = row[9:]
+    levels: dict[int, int] = {}
+    names: dict[int, str] = {}
+    remote: set[int] = set()
+    for skill_id, level, can_remote, name in split_rows(skills_text):
+        levels[int(skill_id)] = int(level)
+        names[int(skill_id)] = name
+        if can_remote.lower() in ("1", "true", "t"):
+            remote.add(int(skill_id))
+    away = []
+    for starts, ends in split_rows(away_text):
+        away.append((date.fromisoformat(starts), date.fromisoformat(ends)))
+    return VolunteerFacts(
+        person_id=pk,
+        user_id=user.pk,
+        verified=verified,
+        active=active,
+        found_movement=bool(movement),
+        found_my_groups=bool(mine),
+        eastings=east,
+        northings=north,
+        travel_km=travel,
+        availability=avail,
+        levels=levels,
+        skill_names=names,
+        remote_skills=frozenset(remote),
+        member_of=frozenset(int(g) for (g,) in split_rows(groups_text)),
+        blocked=frozenset(int(g) for (g,) in split_rows(blocks_text)),
+        away=away,
+    )
+
+
+# --- The index ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Found:
+    """One need that fits, with what its line says: the score's need-dependent part,
+    the skills matched (id and level held) and the grid distance (on site)."""
+
+    need_id: int
+    fit: float
+    distance_km: float | None
+    windows: list[datetime]
+
+
+class OpenNeedsIndex:
+    """See the module's docstring. Build with `OpenNeedsIndex.build()`, or share the
+    process's with `get_needs_index()`."""
+
+    _COLUMNS: dict[str, type[np.generic]] = {
+        "need_id": np.int64,
+        "group_id": np.int64,
+        "alive": np.bool_,
+        "members_only": np.bool_,
+        "remote": np.bool_,
+        "ongoing": np.bool_,
+        "eastings": np.int64,
+        "northings": np.int64,
+        "radius_km": np.int64,
+        "slot_bits": np.int64,
+        "closes_on": np.int64,  # date ordinal
+    }
+
+    def __init__(self, using: str) -> None:
+        self.using = using
+        self._lock = threading.RLock()
+        self._size = 0
+        self._cols: dict[str, npt.NDArray[Any]] = {
+            name: np.zeros(0, dtype) for name, dtype in self._COLUMNS.items()
+        }
+        self._row_of: dict[int, int] = {}
+        self._stamp: dict[int, datetime] = {}
+        self._public_id: list[str] = []
+        # Per row: (skill id, min level, required) entries; set-time days and starts.
+        self._wants: list[list[tuple[int, int, bool]]] = []
+        self._days: list[list[tuple[int, int]]] = []
+        self._starts: list[list[datetime]] = []
+        self._by_skill: dict[int, set[int]] = {}
+        self._by_skill_arrays: dict[int, Rows] = {}
+        self.watermark: datetime | None = None
+        self.refreshed_at = 0.0
+
+    @classmethod
+    def build(cls, *, using: str = DEFAULT_DB_ALIAS) -> OpenNeedsIndex:
+        index = cls(using)
+        with index._lock:
+            index.watermark = timezone.now()
+            pks = list(
+                Need.objects.using(using)
+                .filter(status=Need.Status.OPEN, closes_on__gte=timezone.localdate())
+                .values_list("pk", flat=True)
+            )
+            for start in range(0, len(pks), LOAD_CHUNK):
+                index._load(pks[start : start + LOAD_CHUNK])
+            index.refreshed_at = time.monotonic()
+        return index
+
+    @property
+    def size(self) -> int:
+        return int(self._cols["alive"][: self._size].sum())
+
+    @property
+    def nbytes(self) -> int:
+        return int(
+            sum(column.nbytes for column in self._cols.values())
+            + sum(rows.nbytes for rows in self._by_skill_arrays.values())
+        )
+
+    def refresh(self) -> int:
+        """Reload the needs changed since the watermark; returns how many."""
+        with self._lock:
+            now = timezone.now()
+            since = (self.watermark or now) - LOOKBACK
+            changed = [
+                pk
+                for pk, stamp in Need.objects.using(self.using)
+                .filter(updated_at__gte=since)
+                .values_list("pk", "updated_at")
+                if self._stamp.get(pk) != stamp
+            ]
+            for start in range(0, len(changed), LOAD_CHUNK):
+                self._load(changed[start : start + LOAD_CHUNK])
+            self.watermark = now
+            self.refreshed_at = time.monotonic()
+            return len(changed)
+
+    def _load(self, pks: Sequence[int]) -> None:
+        """(Re)load these needs: open ones get (or keep) a row, others lose theirs."""
+        needs = list(
+            Need.objects.using(self.using)
+            .filter(pk__in=pks)
+            .prefetch_related("skills", "windows")
+            .only(
+                "pk",
+                "public_id",
+                "group_id",
+                "status",
+                "visibility",
+                "location_kind",
+                "schedule_kind",
+                "eastings",
+                "northings",
+                "radius_km",
+                "weekly_slots",
+                "closes_on",
+                "updated_at",
+            )
+        )
+        for need in needs:
+            self._stamp[need.pk] = need.updated_at
+            row = self._row_of.get(need.pk)
+            if row is not None:
+                self._forget_skills(row)
+            if need.status != Need.Status.OPEN:
+                if row is not None:
+                    self._cols["alive"][row] = False
+                continue
+            if row is None:
+                row = self._new_row(need)
+            self._fill(row, need)
+        for pk in set(pks) - {need.pk for need in needs}:
+            row = self._row_of.get(pk)
+            if row is not None:
+                self._forget_skills(row)
+                self._cols["alive"][row] = False
+            self._stamp.pop(pk, None)
+        self._by_skill_arrays = {
+            skill: np.fromiter(sorted(rows), np.int64, len(rows))
+            for skill, rows in self._by_skill.items()
+        }
+
+    def _new_row(self, need: Need) -> int:
+        row = self._size
+        capacity = len(self._cols["need_id"])
+        if row >= capacity:
+            grown = max(capacity + capacity // 2, 1024)
+            for name, column in self._cols.items():
+                bigger = np.zeros(grown, column.dtype)
+                bigger[:row] = column[:row]
+                self._cols[name] = bigger
+        self._size += 1
+        self._row_of[need.pk] = row
+        self._public_id.append("")
+        self._wants.append([])
+        self._days.append([])
+        self._starts.append([])
+        return row
+
+    def _fill(self, row: int, need: Need) -> None:
+        cols = self._cols
+        remote = need.location_kind == Need.LocationKind.REMOTE
+        cols["need_id"][row] = need.pk
+        cols["group_id"][row] = need.group_id
+        cols["alive"][row] = True
+        cols["members_only"][row] = need.visibility == Need.Visibility.MEMBERS
+        cols["remote"][row] = remote
+        cols["ongoing"][row] = need.schedule_kind == Need.ScheduleKind.ONGOING
+        cols["eastings"][row] = need.eastings or 0
+        cols["northings"][row] = need.northings or 0
+        cols["radius_km"][row] = need.radius_km or 0
+        cols["slot_bits"][row] = need_slot_bits(need)
+        cols["closes_on"][row] = need.closes_on.toordinal()
+        self._public_id[row] = need.public_id
+        wants = [(w.skill_id, w.min_level, w.required) for w in need.skills.all()]
+        self._wants[row] = wants
+        windows = list(need.windows.all())
+        self._days[row] = [
+            (
+                timezone.localdate(w.starts_at).toordinal(),
+                timezone.localdate(w.ends_at).toordinal(),
+            )
+            for w in windows
+        ]
+        self._starts[row] = [w.starts_at for w in windows]
+        for skill_id, _level, _required in wants:
+            self._by_skill.setdefault(skill_id, set()).add(row)
+
+    def _forget_skills(self, row: int) -> None:
+        for skill_id, _level, _required in self._wants[row]:
+            held = self._by_skill.get(skill_id)
+            if held is not None:
+                held.discard(row)
+
+    # --- Reading --------------------------------------------------------------------------
+
+    def for_person(
+        self,
+        facts: VolunteerFacts,
+        *,
+        today: date,
+        invited: frozenset[int] = frozenset(),
+        where: str = "",
+        skill_id: int | None = None,
+    ) -> list[Found]:
+        """Every open need the person fits, best first (the database path's order)."""
+        if not (facts.verified and facts.active) or not (
+            facts.found_movement or facts.found_my_groups
+        ):
+            return []
+        with self._lock:
+            rows = self._candidates(facts)
+            if not len(rows):
+                return []
+            cols = {name: self._cols[name][rows] for name in self._COLUMNS}
+            keep = cols["alive"] & (cols["closes_on"] >= today.toordinal())
+            keep &= ~np.isin(cols["need_id"], np.fromiter(invited, np.int64, len(invited)))
+            groups = cols["group_id"]
+            member = np.isin(groups, np.fromiter(facts.member_of, np.int64, len(facts.member_of)))
+            keep &= ~cols["members_only"] | member
+            keep &= facts.found_movement | (facts.found_my_groups & member)
+            if facts.blocked:
+                keep &= ~np.isin(groups, np.fromiter(facts.blocked, np.int64, len(facts.blocked)))
+            if where == "remote":
+                keep &= cols["remote"]
+            elif where == "near":
+                keep &= ~cols["remote"]
+            distance_sq = np.zeros(len(rows), np.int64)
+            reach_km = np.minimum(cols["radius_km"], facts.travel_km)
+            if facts.located:
+                d_e = cols["eastings"] - int(facts.eastings or 0)
+                d_n = cols["northings"] - int(facts.northings or 0)
+                distance_sq = d_e * d_e + d_n * d_n
+                keep &= cols["remote"] | (distance_sq <= (reach_km * 1000) ** 2)
+            else:
+                keep &= cols["remote"]
+            rows, distance_sq, reach_km = rows[keep], distance_sq[keep], reach_km[keep]
+            keep_list = []
+            for i, row in enumerate(rows.tolist()):
+                if not self._skills_fit(row, facts, skill_id):
+                    continue
+                if facts.away and self._away_throughout(row, facts.away, today):
+                    continue
+                keep_list.append(i)
+            picked = np.asarray(keep_list, np.int64)
+            rows, distance_sq, reach_km = rows[picked], distance_sq[picked], reach_km[picked]
+            remote = self._cols["remote"][rows]
+            fits = [self._fit(row, facts) for row in rows.tolist()]
+            slots = self._cols["slot_bits"][rows]
+            free = np.bitwise_count(slots & facts.availability).astype(np.float64)
+            wanted = np.bitwise_count(slots).astype(np.float64)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                share = np.where(wanted > 0, free / wanted, 0.0)
+            km = np.sqrt(distance_sq.astype(np.float64)) / 1000
+            reach = reach_km.astype(np.float64)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                closeness = np.where(~remote & (reach > 0), np.maximum(0.0, 1.0 - km / reach), 0.0)
+            fit = (
+                WEIGHTS["skills"] * np.asarray(fits, np.float64)
+                + WEIGHTS["availability"] * share
+                + WEIGHTS["distance"] * closeness
+            )
+            found = [
+                Found(
+                    need_id=int(self._cols["need_id"][row]),
+                    fit=float(fit[i]),
+                    distance_km=None if remote[i] else float(km[i]),
+                    windows=list(self._starts[row]),
+                )
+                for i, row in enumerate(rows.tolist())
+            ]
+            keys = {
+                int(self._cols["need_id"][row]): (
+                    int(self._cols["closes_on"][row]),
+                    self._public_id[row],
+                )
+                for row in rows.tolist()
+            }
+        found.sort(key=lambda item: (-round(item.fit, 9), *keys[item.need_id]))
+        return found
+
+    def windows_of(self, need_id: int) -> list[datetime] | None:
+        """The need's set times' starts as the index holds them (None: not held)."""
+        with self._lock:
+            row = self._row_of.get(need_id)
+            if row is None or not self._cols["alive"][row]:
+                return None
+            return list(self._starts[row])
+
+    def _candidates(self, facts: VolunteerFacts) -> Rows:
+        """Rows of needs asking for at least one skill the person holds."""
+        lists = [self._by_skill_arrays.get(skill) for skill in facts.levels]
+        present = [rows for rows in lists if rows is not None and len(rows)]
+        if not present:
+            return np.zeros(0, np.int64)
+        return np.unique(np.concatenate(present))
+
+    def _skills_fit(self, row: int, facts: VolunteerFacts, skill_id: int | None) -> bool:
+        """`matching._with_the_skills` for one need, from the person's side."""
+        wants = self._wants[row]
+        if skill_id is not None and all(skill != skill_id for skill, _l, _r in wants):
+            return False
+        remote = bool(self._cols["remote"][row])
+
+        def holds(skill: int, level: int) -> bool:
+            held = facts.levels.get(skill)
+            if held is None or held < level:
+                return False
+            return skill in facts.remote_skills if remote else True
+
+        required = [(skill, level) for skill, level, needed in wants if needed]
+        if required:
+            return all(holds(skill, level) for skill, level in required)
+        return any(holds(skill, level) for skill, level, _r in wants)
+
+    def _fit(self, row: int, facts: VolunteerFacts) -> float:
+        """`matching._skill_fit` for one need."""
+        earned = possible = 0.0
+        for skill, min_level, required in self._wants[row]:
+            weight = 1.0 if required else 0.5
+            possible += weight
+            level = facts.levels.get(skill)
+            if level is not None and level >= min_level:
+                room = max(TOP_LEVEL - min_level, 1)
+                earned += weight * (0.5 + 0.5 * (level - min_level) / room)
+        return earned / possible if possible else 0.0
+
+    def _away_throughout(self, row: int, away: list[tuple[date, date]], today: date) -> bool:
+        """`matching._not_away` for one need: away for all of it."""
+        if self._cols["ongoing"][row]:
+            first = today.toordinal()
+            stretches = [(first, max(first, int(self._cols["closes_on"][row])), True)]
+        else:
+            stretches = [(start, end, False) for start, end in self._days[row]]
+        if not stretches:
+            return False
+        periods = [(a.toordinal(), b.toordinal()) for a, b in away]
+        return all(
+            any(
+                starts <= (first if whole else last) and ends >= (last if whole else first)
+                for starts, ends in periods
+            )
+            for first, last, whole in stretches
+        )
+
+
+_indexes: dict[str, OpenNeedsIndex] = {}
+_indexes_lock = threading.Lock()
+
+
+def get_needs_index(using: str = DEFAULT_DB_ALIAS) -> OpenNeedsIndex:
+    """The process's open-needs index for database `using`: built on first use,
+    refreshed at most once a second when used."""
+    with _indexes_lock:
+        index = _indexes.get(using)
+        if index is None:
+            index = _indexes[using] = OpenNeedsIndex.build(using=using)
+            return index
+    if time.monotonic() - index.refreshed_at >= REFRESH_EVERY_SECONDS:
+        index.refresh()
+    return index
+
+
+def forget_needs_indexes() -> None:
+    with _indexes_lock:
+        _indexes.clear()
+
+
+def invited_needs(user: User, *, using: str = DEFAULT_DB_ALIAS) -> Any:
+    """The person's invitations for open needs, with the need and its group (one query)."""
+    return (
+        Invitation.objects.using(using)
+        .filter(user=user, need__in=Need.objects.open())
+        .select_related("need__group")
+        .order_by("-created_at")
+    )
+
+
+__all__ = [
+    "Found",
+    "OpenNeedsIndex",
+    "VolunteerFacts",
+    "forget_needs_indexes",
+    "get_needs_index",
+    "invited_needs",
+    "volunteer_facts",
+]
