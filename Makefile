@@ -8,7 +8,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 PYTEST_ARGS ?=
 
-.PHONY: demo install install-dev browser test lint format check clean
+.PHONY: demo install install-dev browser tools test lint format check clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -37,7 +37,10 @@ demo: install
 browser:
 	@scripts/ensure-browser
 
-test: install-dev browser
+tools:
+	@scripts/ensure-wrk
+
+test: install-dev browser tools
 	$(VENV)/bin/pytest -n auto $(PYTEST_ARGS)
 
 lint: install-dev

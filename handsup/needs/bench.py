@@ -463,8 +463,12 @@ def matching_report(
     baseline_needs: int | None = None,
     seed: int = 0,
     keep: bool = False,
+    open_needs: int = 0,
+    for_me_people: int = 200,
+    for_me_baseline_people: int = 5,
 ) -> dict[str, Any]:
-    """`handsup bench matching`: the results with the machine, in the QUALITY.md shape."""
+    """`handsup bench matching`: the results with the machine, in the QUALITY.md shape;
+    with `open_needs`, M4 too (`bench_for_me`)."""
     if volunteers < 1 or needs < 1:
         raise ValueError("The benchmark needs at least one volunteer and one need.")
     baseline_count = min(needs, SHORTLIST_LIMIT if baseline_needs is None else baseline_needs)
@@ -502,6 +506,22 @@ def matching_report(
     finally:
         if not keep:
             remove_needs(bench_needs, made_group)
+    for_me = None
+    if open_needs:
+        from handsup.needs.bench_for_me import for_me_report
+
+        many, many_group = make_needs(open_needs, seed=seed, now=now)
+        try:
+            for_me = for_me_report(
+                open_needs=open_needs,
+                people=for_me_people,
+                baseline_people=for_me_baseline_people,
+                seed=seed,
+                now=now,
+            )
+        finally:
+            if not keep:
+                remove_needs(many, many_group)
     comparison = Comparison()
     for location in LOCATIONS:
         for pk in baseline_pks[location]:
@@ -537,11 +557,15 @@ def matching_report(
                 )
             )
     notes = _summary_lines(results, movement, comparison)
+    if for_me is not None:
+        from handsup.needs.bench_for_me import for_me_lines
+
+        notes += for_me_lines(for_me)
     if keep:
         notes.append(f"The {needs:,} benchmark needs were kept (--keep): titled {BENCH_TITLE!r}.")
     return {
         "benchmark": "matching",
-        "figures": ["M1", "M2"],
+        "figures": ["M1", "M2"] + (["M4"] if for_me else []),
         "volunteers": movement.volunteers,
         "needs": needs,
         "baseline_needs": sum(len(chosen) for chosen in baseline_pks.values()),
@@ -557,6 +581,7 @@ def matching_report(
         "equality": comparison.as_json(),
         "ratios": ratios,
         "results": results,
+        "needs_for_me": for_me,
         "machine": machine(),
         "load_average": [round(load, 2) for load in os.getloadavg()],
         "notes": notes,

@@ -78,6 +78,27 @@ def test_reports_each_path_with_percentiles_and_the_equality_count() -> None:
     assert not Need.objects.filter(title__startswith=BENCH_TITLE).exists()
 
 
+def test_needs_for_me_is_timed_over_the_open_needs_and_matches_the_database_path() -> None:
+    report = bench(
+        "--volunteers", "300", "--needs", "2", "--baseline-needs", "0", "--seed", "2",
+        "--open-needs", "120", "--for-me-people", "25", "--for-me-baseline-people", "8",
+    )  # fmt: skip
+
+    assert report["figures"] == ["M1", "M2", "M4"]
+    for_me = report["needs_for_me"]
+    assert for_me["figure"] == "M4" and for_me["open_needs"] == 120
+    assert for_me["index_size"] >= 120 and for_me["index_nbytes"] > 0
+    assert for_me["people"] == 25
+    for part in ("index_path", "index_in_memory", "baseline"):
+        assert 0 < for_me[part]["p50_ms"] <= for_me[part]["p95_ms"] <= for_me[part]["p99_ms"]
+    # People who hold skills fit some of 120 needs; the two paths list the same ones.
+    assert for_me["index_path"]["needs_found_mean"] > 0
+    assert for_me["equality"] == {"compared": 8, "identical": 8, "differences": []}
+    assert set(for_me["baseline_ratio"]) == {"p50", "p95", "p99"}
+    assert any(note.startswith("Needs for me from the index (M4)") for note in report["notes"])
+    assert not Need.objects.filter(title__startswith=BENCH_TITLE).exists()
+
+
 def test_people_seeded_with_the_same_seed_are_reused() -> None:
     seed("--volunteers", "300", "--seed", "4")
     assert seeded_with(4) == 300

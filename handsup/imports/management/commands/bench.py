@@ -107,6 +107,24 @@ def add_matching_arguments(parser: CommandParser) -> None:
     parser.add_argument(
         "--keep", action="store_true", help="Keep the benchmark's needs instead of removing them."
     )
+    parser.add_argument(
+        "--open-needs",
+        type=int,
+        default=0,
+        help='M4: open needs to make for "needs for me" from the open-needs index (0: skip).',
+    )
+    parser.add_argument(
+        "--for-me-people",
+        type=int,
+        default=200,
+        help='M4: volunteers whose "needs for me" are timed on the index (200).',
+    )
+    parser.add_argument(
+        "--for-me-baseline-people",
+        type=int,
+        default=5,
+        help="M4: of those, how many the database path times and compares (5).",
+    )
 
 
 def run_matching(options: dict[str, Any]) -> dict[str, Any]:
@@ -120,13 +138,32 @@ def run_matching(options: dict[str, Any]) -> dict[str, Any]:
         raise CommandError("--baseline-needs must be 0 or more.")
     if options["seed"] < 0:
         raise CommandError("--seed must be zero or more.")
+    if min(options["open_needs"], options["for_me_people"], options["for_me_baseline_people"]) < 0:
+        raise CommandError(
+            "--open-needs, --for-me-people and --for-me-baseline-people must be 0 or more."
+        )
     return matching_report(
         volunteers=options["volunteers"],
         needs=options["needs"],
         baseline_needs=options["baseline_needs"],
         seed=options["seed"],
         keep=options["keep"],
+        open_needs=options["open_needs"],
+        for_me_people=options["for_me_people"],
+        for_me_baseline_people=options["for_me_baseline_people"],
     )
+
+
+def add_web_arguments(parser: CommandParser) -> None:
+    from handsup.needs.bench_web import add_web_arguments as add
+
+    add(parser)
+
+
+def run_web(options: dict[str, Any]) -> dict[str, Any]:
+    from handsup.needs.bench_web import run_web as run
+
+    return run(options)
 
 
 BENCHMARKS: dict[str, tuple[str, Callable[[CommandParser], None], Runner]] = {
@@ -140,6 +177,11 @@ BENCHMARKS: dict[str, tuple[str, Callable[[CommandParser], None], Runner]] = {
         "M1, M2: the top-50 shortlist for a need, from the index and from the ORM",
         add_matching_arguments,
         run_matching,
+    ),
+    "web": (
+        "W1: the needs-for-me page under load (wrk), index on and off",
+        add_web_arguments,
+        run_web,
     ),
 }
 
