@@ -213,6 +213,8 @@ def _described(
 # --- The page ------------------------------------------------------------------------------
 
 PAGE_SIZE = 25
+# Listed beyond the page by the index, in case some closed since its last refresh.
+PAGE_MARGIN = 10
 
 
 @dataclass(frozen=True)
@@ -273,16 +275,17 @@ def _page_from_index(
     ]
     if facts is None:
         return NeedsPage(fitting=[], heard=heard, page=page, has_more=False)
-    found = index.for_person(
+    first = (page - 1) * PAGE_SIZE
+    found, _total = index.for_person(
         facts,
         today=timezone.localdate(now),
         invited=frozenset(invitation.need_id for invitation in invitations),
         where=filters.where,
         skill_id=filters.skill_id,
+        limit=first + PAGE_SIZE + 1 + PAGE_MARGIN,
     )
     # Those the index lists past the page's start, read from the database as open: one
     # closed since the index's last refresh drops out and the next takes its place.
-    first = (page - 1) * PAGE_SIZE
     wanted = found[first:]
     fitting: list[NeedForYou] = []
     taken = 0

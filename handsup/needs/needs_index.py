@@ -207,6 +207,11 @@ class OpenNeedsIndex:
         "radius_km": np.int64,
         "slot_bits": np.int64,
         "closes_on": np.int64,  # date ordinal
+        # The need's skills: entries want_start .. want_start + want_count of the flat
+        # entry arrays (a reloaded need's new entries go at the end; the old ones are
+        # left behind until `_compact`).
+        "want_start": np.int64,
+        "want_count": np.int64,
     }
 
     def __init__(self, using: str) -> None:
@@ -225,6 +230,11 @@ class OpenNeedsIndex:
         self._starts: list[list[datetime]] = []
         self._by_skill: dict[int, set[int]] = {}
         self._by_skill_arrays: dict[int, Rows] = {}
+        self._touched: set[int] = set()
+        self._entries = 0
+        self._e_skill: Rows = np.zeros(0, np.int64)
+        self._e_level: Rows = np.zeros(0, np.int64)
+        self._e_required: npt.NDArray[np.bool_] = np.zeros(0, np.bool_)
         self.watermark: datetime | None = None
         self.refreshed_at = 0.0
 
@@ -252,6 +262,9 @@ class OpenNeedsIndex:
         return int(
             sum(column.nbytes for column in self._cols.values())
             + sum(rows.nbytes for rows in self._by_skill_arrays.values())
+            + self._e_skill.nbytes
+            + self._e_level.nbytes
+            + self._e_required.nbytes
         )
 
     def refresh(self) -> int:
@@ -312,10 +325,42 @@ class OpenNeedsIndex:
                 self._forget_skills(row)
                 self._cols["alive"][row] = False
             self._stamp.pop(pk, None)
-        self._by_skill_arrays = {
-            skill: np.fromiter(sorted(rows), np.int64, len(rows))
-            for skill, rows in self._by_skill.items()
-        }
+        for skill in self._touched:
+            rows = self._by_skill.get(skill, set())
+            self._by_skill_arrays[skill] = np.fromiter(sorted(rows), np.int64, len(rows))
+        self._touched = set()
+        live = int(self._cols["want_count"][: self._size].sum())
+        if self._entries > 2 * live + 10_000:
+            self._compact()
+
+    def _add_entries(self, wants: list[tuple[int, int, bool]]) -> int:
+        """Append a need's skill entries; returns where they start."""
+        first, need = self._entries, self._entries + len(wants)
+        if need > len(self._e_skill):
+            grown = max(need, len(self._e_skill) * 3 // 2, 1024)
+            for name in ("_e_skill", "_e_level", "_e_required"):
+                old = getattr(self, name)
+                bigger = np.zeros(grown, old.dtype)
+                bigger[:first] = old[:first]
+                setattr(self, name, bigger)
+        for offset, (skill, level, required) in enumerate(wants):
+            self._e_skill[first + offset] = skill
+            self._e_level[first + offset] = level
+            self._e_required[first + offset] = required
+        self._entries = need
+        return first
+
+    def _compact(self) -> None:
+        """Drop the entries no need points at any more."""
+        starts = self._cols["want_start"][: self._size]
+        counts = self._cols["want_count"][: self._size]
+        total = int(counts.sum())
+        index = _ranges(starts, counts)
+        self._e_skill = self._e_skill[index].copy()
+        self._e_level = self._e_level[index].copy()
+        self._e_required = self._e_required[index].copy()
+        self._cols["want_start"][: self._size] = np.cumsum(counts) - counts
+        self._entries = total
 
     def _new_row(self, need: Need) -> int:
         row = self._size
@@ -351,6 +396,8 @@ class OpenNeedsIndex:
         self._public_id[row] = need.public_id
         wants = [(w.skill_id, w.min_level, w.required) for w in need.skills.all()]
         self._wants[row] = wants
+        cols["want_start"][row] = self._add_entries(wants)
+        cols["want_count"][row] = len(wants)
         windows = list(need.windows.all())
         self._days[row] = [
             (
@@ -362,12 +409,15 @@ class OpenNeedsIndex:
         self._starts[row] = [w.starts_at for w in windows]
         for skill_id, _level, _required in wants:
             self._by_skill.setdefault(skill_id, set()).add(row)
+            self._touched.add(skill_id)
 
     def _forget_skills(self, row: int) -> None:
         for skill_id, _level, _required in self._wants[row]:
             held = self._by_skill.get(skill_id)
             if held is not None:
                 held.discard(row)
+                self._touched.add(skill_id)
+        self._cols["want_count"][row] = 0
 
     # --- Reading --------------------------------------------------------------------------
 
@@ -379,50 +429,28 @@ class OpenNeedsIndex:
         invited: frozenset[int] = frozenset(),
         where: str = "",
         skill_id: int | None = None,
-    ) -> list[Found]:
-        """Every open need the person fits, best first (the database path's order)."""
+        limit: int | None = None,
+    ) -> tuple[list[Found], int]:
+        """The open needs the person fits, best first (the database path's order): the
+        first `limit` of them (all, without one), and how many there are in all."""
         if not (facts.verified and facts.active) or not (
             facts.found_movement or facts.found_my_groups
         ):
-            return []
+            return [], 0
         with self._lock:
             rows = self._candidates(facts)
-            if not len(rows):
-                return []
-            cols = {name: self._cols[name][rows] for name in self._COLUMNS}
-            keep = cols["alive"] & (cols["closes_on"] >= today.toordinal())
-            keep &= ~np.isin(cols["need_id"], np.fromiter(invited, np.int64, len(invited)))
-            groups = cols["group_id"]
-            member = np.isin(groups, np.fromiter(facts.member_of, np.int64, len(facts.member_of)))
-            keep &= ~cols["members_only"] | member
-            keep &= facts.found_movement | (facts.found_my_groups & member)
-            if facts.blocked:
-                keep &= ~np.isin(groups, np.fromiter(facts.blocked, np.int64, len(facts.blocked)))
-            if where == "remote":
-                keep &= cols["remote"]
-            elif where == "near":
-                keep &= ~cols["remote"]
-            distance_sq = np.zeros(len(rows), np.int64)
-            reach_km = np.minimum(cols["radius_km"], facts.travel_km)
-            if facts.located:
-                d_e = cols["eastings"] - int(facts.eastings or 0)
-                d_n = cols["northings"] - int(facts.northings or 0)
-                distance_sq = d_e * d_e + d_n * d_n
-                keep &= cols["remote"] | (distance_sq <= (reach_km * 1000) ** 2)
-            else:
-                keep &= cols["remote"]
-            rows, distance_sq, reach_km = rows[keep], distance_sq[keep], reach_km[keep]
-            keep_list = []
-            for i, row in enumerate(rows.tolist()):
-                if not self._skills_fit(row, facts, skill_id):
-                    continue
-                if facts.away and self._away_throughout(row, facts.away, today):
-                    continue
-                keep_list.append(i)
-            picked = np.asarray(keep_list, np.int64)
-            rows, distance_sq, reach_km = rows[picked], distance_sq[picked], reach_km[picked]
+            rows, distance_sq, reach_km = self._who_may(rows, facts, today, invited, where)
+            rows, distance_sq, reach_km, skill_fit = self._with_the_skills(
+                rows, distance_sq, reach_km, facts, skill_id
+            )
+            if facts.away and len(rows):
+                present = np.array(
+                    [not self._away_throughout(row, facts.away, today) for row in rows.tolist()],
+                    np.bool_,
+                )
+                rows, distance_sq = rows[present], distance_sq[present]
+                reach_km, skill_fit = reach_km[present], skill_fit[present]
             remote = self._cols["remote"][rows]
-            fits = [self._fit(row, facts) for row in rows.tolist()]
             slots = self._cols["slot_bits"][rows]
             free = np.bitwise_count(slots & facts.availability).astype(np.float64)
             wanted = np.bitwise_count(slots).astype(np.float64)
@@ -432,29 +460,111 @@ class OpenNeedsIndex:
             reach = reach_km.astype(np.float64)
             with np.errstate(divide="ignore", invalid="ignore"):
                 closeness = np.where(~remote & (reach > 0), np.maximum(0.0, 1.0 - km / reach), 0.0)
+            # The same operations in the same order as `matching.score` and `fit_of`, so
+            # each fit is the very float the database path computes.
             fit = (
-                WEIGHTS["skills"] * np.asarray(fits, np.float64)
+                WEIGHTS["skills"] * skill_fit
                 + WEIGHTS["availability"] * share
                 + WEIGHTS["distance"] * closeness
             )
+            total = len(rows)
+            chosen = _best(fit, total if limit is None else limit)
             found = [
                 Found(
-                    need_id=int(self._cols["need_id"][row]),
+                    need_id=int(self._cols["need_id"][rows[i]]),
                     fit=float(fit[i]),
                     distance_km=None if remote[i] else float(km[i]),
-                    windows=list(self._starts[row]),
+                    windows=list(self._starts[int(rows[i])]),
                 )
-                for i, row in enumerate(rows.tolist())
+                for i in chosen.tolist()
             ]
             keys = {
-                int(self._cols["need_id"][row]): (
-                    int(self._cols["closes_on"][row]),
-                    self._public_id[row],
-                )
-                for row in rows.tolist()
+                item.need_id: (int(self._cols["closes_on"][rows[i]]), self._public_id[rows[i]])
+                for item, i in zip(found, chosen.tolist(), strict=True)
             }
         found.sort(key=lambda item: (-round(item.fit, 9), *keys[item.need_id]))
-        return found
+        return (found if limit is None else found[:limit]), total
+
+    def _who_may(
+        self,
+        rows: Rows,
+        facts: VolunteerFacts,
+        today: date,
+        invited: frozenset[int],
+        where: str,
+    ) -> tuple[Rows, Rows, Rows]:
+        """The rules about the need, the group and the place, vectorised; returns the
+        rows kept with their squared grid distance and reach (km)."""
+        cols = {name: self._cols[name][rows] for name in self._COLUMNS}
+        keep = cols["alive"] & (cols["closes_on"] >= today.toordinal())
+        if invited:
+            keep &= ~np.isin(cols["need_id"], np.fromiter(invited, np.int64, len(invited)))
+        groups = cols["group_id"]
+        member = np.isin(groups, np.fromiter(facts.member_of, np.int64, len(facts.member_of)))
+        keep &= ~cols["members_only"] | member
+        keep &= facts.found_movement | (facts.found_my_groups & member)
+        if facts.blocked:
+            keep &= ~np.isin(groups, np.fromiter(facts.blocked, np.int64, len(facts.blocked)))
+        if where == "remote":
+            keep &= cols["remote"]
+        elif where == "near":
+            keep &= ~cols["remote"]
+        distance_sq = np.zeros(len(rows), np.int64)
+        reach_km = np.minimum(cols["radius_km"], facts.travel_km)
+        if facts.located:
+            d_e = cols["eastings"] - int(facts.eastings or 0)
+            d_n = cols["northings"] - int(facts.northings or 0)
+            distance_sq = d_e * d_e + d_n * d_n
+            keep &= cols["remote"] | (distance_sq <= (reach_km * 1000) ** 2)
+        else:
+            keep &= cols["remote"]
+        return rows[keep], distance_sq[keep], reach_km[keep]
+
+    def _with_the_skills(
+        self,
+        rows: Rows,
+        distance_sq: Rows,
+        reach_km: Rows,
+        facts: VolunteerFacts,
+        skill_id: int | None,
+    ) -> tuple[Rows, Rows, Rows, npt.NDArray[np.float64]]:
+        """`matching._with_the_skills` from the person's side (every must-have skill at
+        its level, remote-capable for a remote need; with only nice-to-haves, any one),
+        and `matching._skill_fit`, over the rows' flat skill entries."""
+        count = len(rows)
+        if not count:
+            return rows, distance_sq, reach_km, np.zeros(0)
+        top = max([*facts.levels, 0]) + 1
+        level_of = np.zeros(top, np.int64)
+        remote_of = np.zeros(top, np.bool_)
+        for held_skill, level in facts.levels.items():
+            level_of[held_skill] = level
+            remote_of[held_skill] = held_skill in facts.remote_skills
+        lengths = self._cols["want_count"][rows]
+        entries = _ranges(self._cols["want_start"][rows], lengths)
+        owner = np.repeat(np.arange(count), lengths)
+        skill = self._e_skill[entries]
+        minimum = self._e_level[entries]
+        required = self._e_required[entries]
+        known = skill < top
+        held = np.where(known, level_of[np.where(known, skill, 0)], 0)
+        can_remote = known & remote_of[np.where(known, skill, 0)]
+        has = (held > 0) & (held >= minimum)
+        ok = has & (~self._cols["remote"][rows][owner] | can_remote)
+        required_n = np.bincount(owner, weights=required, minlength=count)
+        required_ok = np.bincount(owner, weights=required & ok, minlength=count)
+        any_ok = np.bincount(owner, weights=ok, minlength=count)
+        keep = np.where(required_n > 0, required_ok == required_n, any_ok > 0)
+        if skill_id is not None:
+            keep &= np.bincount(owner, weights=skill == skill_id, minlength=count) > 0
+        weight = np.where(required, 1.0, 0.5)
+        room = np.maximum(TOP_LEVEL - minimum, 1)
+        part = np.where(has, weight * (0.5 + 0.5 * (held - minimum) / room), 0.0)
+        earned = np.bincount(owner, weights=part, minlength=count)
+        possible = np.bincount(owner, weights=weight, minlength=count)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            fit = np.where(possible > 0, earned / possible, 0.0)
+        return rows[keep], distance_sq[keep], reach_km[keep], fit[keep]
 
     def windows_of(self, need_id: int) -> list[datetime] | None:
         """The need's set times' starts as the index holds them (None: not held)."""
@@ -471,36 +581,6 @@ class OpenNeedsIndex:
         if not present:
             return np.zeros(0, np.int64)
         return np.unique(np.concatenate(present))
-
-    def _skills_fit(self, row: int, facts: VolunteerFacts, skill_id: int | None) -> bool:
-        """`matching._with_the_skills` for one need, from the person's side."""
-        wants = self._wants[row]
-        if skill_id is not None and all(skill != skill_id for skill, _l, _r in wants):
-            return False
-        remote = bool(self._cols["remote"][row])
-
-        def holds(skill: int, level: int) -> bool:
-            held = facts.levels.get(skill)
-            if held is None or held < level:
-                return False
-            return skill in facts.remote_skills if remote else True
-
-        required = [(skill, level) for skill, level, needed in wants if needed]
-        if required:
-            return all(holds(skill, level) for skill, level in required)
-        return any(holds(skill, level) for skill, level, _r in wants)
-
-    def _fit(self, row: int, facts: VolunteerFacts) -> float:
-        """`matching._skill_fit` for one need."""
-        earned = possible = 0.0
-        for skill, min_level, required in self._wants[row]:
-            weight = 1.0 if required else 0.5
-            possible += weight
-            level = facts.levels.get(skill)
-            if level is not None and level >= min_level:
-                room = max(TOP_LEVEL - min_level, 1)
-                earned += weight * (0.5 + 0.5 * (level - min_level) / room)
-        return earned / possible if possible else 0.0
 
     def _away_throughout(self, row: int, away: list[tuple[date, date]], today: date) -> bool:
         """`matching._not_away` for one need: away for all of it."""
@@ -519,6 +599,26 @@ class OpenNeedsIndex:
             )
             for first, last, whole in stretches
         )
+
+
+def _ranges(starts: Rows, lengths: Rows) -> Rows:
+    """The positions starts[i] .. starts[i] + lengths[i], one range after another."""
+    total = int(lengths.sum())
+    if not total:
+        return np.zeros(0, np.int64)
+    offsets = np.cumsum(lengths) - lengths
+    return np.arange(total) - np.repeat(offsets - starts, lengths)
+
+
+def _best(fit: npt.NDArray[np.float64], count: int) -> Rows:
+    """Positions of the `count` best fits and of any within SCORE_SLACK of the last:
+    the exact order among them is settled afterwards, with Python's own rounding."""
+    if count >= len(fit):
+        return np.arange(len(fit))
+    if count <= 0:
+        return np.zeros(0, np.int64)
+    kth = -np.partition(-fit, count - 1)[count - 1]
+    return np.flatnonzero(fit >= kth - SCORE_SLACK)
 
 
 _indexes: dict[str, OpenNeedsIndex] = {}
