@@ -276,7 +276,7 @@ def _page_from_index(
     if facts is None:
         return NeedsPage(fitting=[], heard=heard, page=page, has_more=False)
     first = (page - 1) * PAGE_SIZE
-    found, _total = index.for_person(
+    found = index.for_person(
         facts,
         today=timezone.localdate(now),
         invited=frozenset(invitation.need_id for invitation in invitations),

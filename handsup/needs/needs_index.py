@@ -65,9 +65,6 @@ Rows = npt.NDArray[np.int64]
 
 REFRESH_EVERY_SECONDS = 1.0
 LOOKBACK = timedelta(seconds=60)
-# Scored again exactly: this many more than asked for, and anyone within the slack.
-EXACT_MARGIN = 20
-SCORE_SLACK = 1e-6
 LOAD_CHUNK = 2_000
 TOP_LEVEL = max(PersonSkill.Level.values)
 
@@ -232,6 +229,12 @@ class OpenNeedsIndex:
         # left behind until `_compact`).
         "want_start": np.int64,
         "want_count": np.int64,
+        # The public id's characters as four big-endian numbers, so numbers sort as the
+        # strings do (ids are ASCII, at most 32 characters).
+        "pid0": np.uint64,
+        "pid1": np.uint64,
+        "pid2": np.uint64,
+        "pid3": np.uint64,
     }
 
     def __init__(self, using: str) -> None:
@@ -414,6 +417,9 @@ class OpenNeedsIndex:
         cols["slot_bits"][row] = need_slot_bits(need)
         cols["closes_on"][row] = need.closes_on.toordinal()
         self._public_id[row] = need.public_id
+        padded = need.public_id.encode("ascii").ljust(32, b"\0")
+        for part in range(4):
+            cols[f"pid{part}"][row] = int.from_bytes(padded[part * 8 : part * 8 + 8], "big")
         wants = [(w.skill_id, w.min_level, w.required) for w in need.skills.all()]
         self._wants[row] = wants
         cols["want_start"][row] = self._add_entries(wants)
@@ -450,26 +456,19 @@ class OpenNeedsIndex:
         where: str = "",
         skill_id: int | None = None,
         limit: int | None = None,
-    ) -> tuple[list[Found], int]:
+    ) -> list[Found]:
         """The open needs the person fits, best first (the database path's order): the
-        first `limit` of them (all, without one), and how many there are in all."""
+        first `limit` of them (all, without one)."""
         if not (facts.verified and facts.active) or not (
             facts.found_movement or facts.found_my_groups
         ):
-            return [], 0
+            return []
         with self._lock:
             rows = self._candidates(facts)
             rows, distance_sq, reach_km = self._who_may(rows, facts, today, invited, where)
             rows, distance_sq, reach_km, skill_fit = self._with_the_skills(
                 rows, distance_sq, reach_km, facts, skill_id
             )
-            if facts.away and len(rows):
-                present = np.array(
-                    [not self._away_throughout(row, facts.away, today) for row in rows.tolist()],
-                    np.bool_,
-                )
-                rows, distance_sq = rows[present], distance_sq[present]
-                reach_km, skill_fit = reach_km[present], skill_fit[present]
             remote = self._cols["remote"][rows]
             slots = self._cols["slot_bits"][rows]
             free = np.bitwise_count(slots & facts.availability).astype(np.float64)
@@ -487,23 +486,39 @@ class OpenNeedsIndex:
                 + WEIGHTS["availability"] * share
                 + WEIGHTS["distance"] * closeness
             )
-            total = len(rows)
-            chosen = _best(fit, total if limit is None else limit)
-            found = [
+            # The database path's order: best fit rounded as Python rounds (worked out
+            # once per distinct fit), then closing date, then public id.
+            distinct, which = np.unique(fit, return_inverse=True)
+            rounded = np.array([round(float(value), 9) for value in distinct])[which]
+            cols = self._cols
+            order = np.lexsort(
+                (
+                    cols["pid3"][rows],
+                    cols["pid2"][rows],
+                    cols["pid1"][rows],
+                    cols["pid0"][rows],
+                    cols["closes_on"][rows],
+                    -rounded,
+                )
+            )
+            chosen: list[int] = []
+            wanted_count = len(order) if limit is None else limit
+            for position in order.tolist():
+                if len(chosen) >= wanted_count:
+                    break
+                # Dates away, the one rule left: checked along the order, as far as needed.
+                if facts.away and self._away_throughout(int(rows[position]), facts.away, today):
+                    continue
+                chosen.append(position)
+            return [
                 Found(
-                    need_id=int(self._cols["need_id"][rows[i]]),
+                    need_id=int(cols["need_id"][rows[i]]),
                     fit=float(fit[i]),
                     distance_km=None if remote[i] else float(km[i]),
                     windows=list(self._starts[int(rows[i])]),
                 )
-                for i in chosen.tolist()
+                for i in chosen
             ]
-            keys = {
-                item.need_id: (int(self._cols["closes_on"][rows[i]]), self._public_id[rows[i]])
-                for item, i in zip(found, chosen.tolist(), strict=True)
-            }
-        found.sort(key=lambda item: (-round(item.fit, 9), *keys[item.need_id]))
-        return (found if limit is None else found[:limit]), total
 
     def _who_may(
         self,
@@ -514,30 +529,33 @@ class OpenNeedsIndex:
         where: str,
     ) -> tuple[Rows, Rows, Rows]:
         """The rules about the need, the group and the place, vectorised; returns the
-        rows kept with their squared grid distance and reach (km)."""
-        cols = {name: self._cols[name][rows] for name in self._COLUMNS}
-        keep = cols["alive"] & (cols["closes_on"] >= today.toordinal())
+        rows kept with their squared grid distance and reach (km). Reach first: most
+        on-site needs asking for someone's skills are too far away."""
+        cols = self._cols
+        remote = cols["remote"][rows]
+        reach_km = np.minimum(cols["radius_km"][rows], facts.travel_km)
+        if facts.located:
+            d_e = cols["eastings"][rows] - int(facts.eastings or 0)
+            d_n = cols["northings"][rows] - int(facts.northings or 0)
+            distance_sq = d_e * d_e + d_n * d_n
+            keep = remote | (distance_sq <= (reach_km * 1000) ** 2)
+        else:
+            distance_sq = np.zeros(len(rows), np.int64)
+            keep = remote.copy()
+        if where == "remote":
+            keep &= remote
+        elif where == "near":
+            keep &= ~remote
+        rows, distance_sq, reach_km = rows[keep], distance_sq[keep], reach_km[keep]
+        keep = cols["alive"][rows] & (cols["closes_on"][rows] >= today.toordinal())
         if invited:
-            keep &= ~np.isin(cols["need_id"], np.fromiter(invited, np.int64, len(invited)))
-        groups = cols["group_id"]
+            keep &= ~np.isin(cols["need_id"][rows], np.fromiter(invited, np.int64, len(invited)))
+        groups = cols["group_id"][rows]
         member = np.isin(groups, np.fromiter(facts.member_of, np.int64, len(facts.member_of)))
-        keep &= ~cols["members_only"] | member
+        keep &= ~cols["members_only"][rows] | member
         keep &= facts.found_movement | (facts.found_my_groups & member)
         if facts.blocked:
             keep &= ~np.isin(groups, np.fromiter(facts.blocked, np.int64, len(facts.blocked)))
-        if where == "remote":
-            keep &= cols["remote"]
-        elif where == "near":
-            keep &= ~cols["remote"]
-        distance_sq = np.zeros(len(rows), np.int64)
-        reach_km = np.minimum(cols["radius_km"], facts.travel_km)
-        if facts.located:
-            d_e = cols["eastings"] - int(facts.eastings or 0)
-            d_n = cols["northings"] - int(facts.northings or 0)
-            distance_sq = d_e * d_e + d_n * d_n
-            keep &= cols["remote"] | (distance_sq <= (reach_km * 1000) ** 2)
-        else:
-            keep &= cols["remote"]
         return rows[keep], distance_sq[keep], reach_km[keep]
 
     def _with_the_skills(
@@ -600,7 +618,12 @@ class OpenNeedsIndex:
         present = [rows for rows in lists if rows is not None and len(rows)]
         if not present:
             return np.zeros(0, np.int64)
-        return np.unique(np.concatenate(present))
+        if len(present) == 1:
+            return present[0]
+        wanted = np.zeros(self._size, np.bool_)
+        for rows in present:
+            wanted[rows] = True
+        return np.flatnonzero(wanted)
 
     def _away_throughout(self, row: int, away: list[tuple[date, date]], today: date) -> bool:
         """`matching._not_away` for one need: away for all of it."""
@@ -628,17 +651,6 @@ def _ranges(starts: Rows, lengths: Rows) -> Rows:
         return np.zeros(0, np.int64)
     offsets = np.cumsum(lengths) - lengths
     return np.arange(total) - np.repeat(offsets - starts, lengths)
-
-
-def _best(fit: npt.NDArray[np.float64], count: int) -> Rows:
-    """Positions of the `count` best fits and of any within SCORE_SLACK of the last:
-    the exact order among them is settled afterwards, with Python's own rounding."""
-    if count >= len(fit):
-        return np.arange(len(fit))
-    if count <= 0:
-        return np.zeros(0, np.int64)
-    kth = -np.partition(-fit, count - 1)[count - 1]
-    return np.flatnonzero(fit >= kth - SCORE_SLACK)
 
 
 _indexes: dict[str, OpenNeedsIndex] = {}
