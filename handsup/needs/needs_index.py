@@ -252,7 +252,11 @@ class OpenNeedsIndex:
         self._days: list[list[tuple[int, int]]] = []
         self._starts: list[list[datetime]] = []
         self._by_skill: dict[int, set[int]] = {}
-        self._by_skill_arrays: dict[int, Rows] = {}
+        # Per skill, the needs asking for it: remote ones, and on-site ones in eastings
+        # order with their eastings (a person's on-site needs lie within their travel
+        # radius, so only that band is read).
+        self._remote_by_skill: dict[int, Rows] = {}
+        self._site_by_skill: dict[int, tuple[Rows, Rows]] = {}
         self._touched: set[int] = set()
         self._entries = 0
         self._e_skill: Rows = np.zeros(0, np.int64)
@@ -284,7 +288,8 @@ class OpenNeedsIndex:
     def nbytes(self) -> int:
         return int(
             sum(column.nbytes for column in self._cols.values())
-            + sum(rows.nbytes for rows in self._by_skill_arrays.values())
+            + sum(rows.nbytes for rows in self._remote_by_skill.values())
+            + sum(rows.nbytes + east.nbytes for rows, east in self._site_by_skill.values())
             + self._e_skill.nbytes
             + self._e_level.nbytes
             + self._e_required.nbytes
@@ -350,7 +355,13 @@ class OpenNeedsIndex:
             self._stamp.pop(pk, None)
         for skill in self._touched:
             rows = self._by_skill.get(skill, set())
-            self._by_skill_arrays[skill] = np.fromiter(sorted(rows), np.int64, len(rows))
+            held = np.fromiter(rows, np.int64, len(rows))
+            remote = self._cols["remote"][held]
+            self._remote_by_skill[skill] = np.sort(held[remote])
+            site = held[~remote]
+            east = self._cols["eastings"][site]
+            order = np.argsort(east, kind="stable")
+            self._site_by_skill[skill] = (site[order], east[order])
         self._touched = set()
         live = int(self._cols["want_count"][: self._size].sum())
         if self._entries > 2 * live + 10_000:
@@ -486,6 +497,13 @@ class OpenNeedsIndex:
                 + WEIGHTS["availability"] * share
                 + WEIGHTS["distance"] * closeness
             )
+            # Only those that can be among the first `limit`: round(x, 9) never puts a
+            # fit below the limit-th's by 1e-9 or more level with it. (Not for someone
+            # with dates away: some of the first may drop out below.)
+            if limit is not None and limit < len(fit) and not facts.away:
+                kth = -np.partition(-fit, max(limit, 1) - 1)[max(limit, 1) - 1]
+                near = np.flatnonzero(fit >= kth - 1e-9)
+                rows, fit, remote, km = rows[near], fit[near], remote[near], km[near]
             # The database path's order: best fit rounded as Python rounds (worked out
             # once per distinct fit), then closing date, then public id.
             distinct, which = np.unique(fit, return_inverse=True)
@@ -613,9 +631,27 @@ class OpenNeedsIndex:
             return list(self._starts[row])
 
     def _candidates(self, facts: VolunteerFacts) -> Rows:
-        """Rows of needs asking for at least one skill the person holds."""
-        lists = [self._by_skill_arrays.get(skill) for skill in facts.levels]
-        present = [rows for rows in lists if rows is not None and len(rows)]
+        """Rows of needs the person could fit by skill and place: remote needs asking for
+        a skill they can do remotely, and on-site needs asking for a skill they hold
+        whose eastings are within their travel radius (reach is checked exactly later)."""
+        present = [
+            self._remote_by_skill[skill]
+            for skill in facts.remote_skills
+            if skill in self._remote_by_skill
+        ]
+        if facts.located:
+            reach_m = facts.travel_km * 1000
+            east = int(facts.eastings or 0)
+            for skill in facts.levels:
+                site = self._site_by_skill.get(skill)
+                if site is None:
+                    continue
+                rows, eastings = site
+                first = np.searchsorted(eastings, east - reach_m, side="left")
+                last = np.searchsorted(eastings, east + reach_m, side="right")
+                if last > first:
+                    present.append(rows[first:last])
+        present = [rows for rows in present if len(rows)]
         if not present:
             return np.zeros(0, np.int64)
         if len(present) == 1:
