@@ -213,6 +213,22 @@ def _described(
 # --- The page ------------------------------------------------------------------------------
 
 PAGE_SIZE = 25
+# What the page reads of a need's skills, the need and its group.
+LISTED_FIELDS = (
+    "need_id",
+    "skill_id",
+    "min_level",
+    "required",
+    "skill__name",
+    "need__public_id",
+    "need__title",
+    "need__group__name",
+    "need__location_kind",
+    "need__district",
+    "need__schedule_kind",
+    "need__closes_on",
+    "need__hours",
+)
 # Listed beyond the page by the index, in case some closed since its last refresh.
 PAGE_MARGIN = 10
 
@@ -284,21 +300,25 @@ def _page_from_index(
         skill_id=filters.skill_id,
         limit=first + PAGE_SIZE + 1 + PAGE_MARGIN,
     )
-    # Those the index lists past the page's start, read from the database as open: one
+    # Those the index lists from the page's start, read from the database as open: one
     # closed since the index's last refresh drops out and the next takes its place.
     wanted = found[first:]
     fitting: list[NeedForYou] = []
     taken = 0
-    while taken < len(wanted) and len(fitting) <= PAGE_SIZE:
-        batch = wanted[taken : taken + PAGE_SIZE + 1 - len(fitting) + 5]
+    while taken < len(wanted) and len(fitting) < PAGE_SIZE:
+        batch = wanted[taken : taken + PAGE_SIZE - len(fitting)]
         taken += len(batch)
-        # One query: the needs' skills with the needs and their groups (every need the
-        # index finds asks for a skill).
+        # One query: the needs' skills with the needs (what a list shows of them) and
+        # their groups; every need the index finds asks for a skill.
         needs: dict[int, Need] = {}
         skills: dict[int, list[NeedSkill]] = {}
-        for wanted_skill in NeedSkill.objects.filter(
-            need__in=Need.objects.open().filter(pk__in=[item.need_id for item in batch])
-        ).select_related("need__group", "skill"):
+        for wanted_skill in (
+            NeedSkill.objects.filter(
+                need__in=Need.objects.open().filter(pk__in=[item.need_id for item in batch])
+            )
+            .select_related("need__group", "skill")
+            .only(*LISTED_FIELDS)
+        ):
             needs.setdefault(wanted_skill.need_id, wanted_skill.need)
             skills.setdefault(wanted_skill.need_id, []).append(wanted_skill)
         fitting += [
@@ -313,6 +333,6 @@ def _page_from_index(
             for item in batch
             if item.need_id in needs
         ]
-    return NeedsPage(
-        fitting=fitting[:PAGE_SIZE], heard=heard, page=page, has_more=len(fitting) > PAGE_SIZE
-    )
+    # More when the index lists any past this page (one of them may have closed since:
+    # the next page then says so).
+    return NeedsPage(fitting=fitting, heard=heard, page=page, has_more=len(wanted) > taken)
