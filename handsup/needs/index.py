@@ -11,25 +11,32 @@ budget (ledger rows of kind ask, sent or held) from `ASKS_KEPT` before the build
 person, plus each person's latest counted ask before that, which is all fairness and the
 budgets read. What is small and per need is read from the database at query time: the
 need's invitations and the group's blocks (one query), whether the candidates found only
-"by my groups" are members (one query, about them alone), and pacing's limits
-(`rules_for`, read again at most once a second).
+"by my groups" are members (one query, about those near the top alone), and pacing's
+limits (`rules_for`, read again at most once a second).
 
 **How a query runs** (`shortlist`): candidates from the skill lists (every must-have skill
 at its level, remote-capable for a remote need; a need with only nice-to-have skills:
 any of them; on site, only the band of eastings its radius reaches), then reach (grid
 distance within the smaller of the need's radius and theirs, and the organiser's
 filter), then the other rules, all vectorised; then the score, vectorised, part by part
-as `matching.score` works it out.
+as `matching.score` works it out and added up as Python's `sum` adds (with Neumaier's
+compensation), so with the same inputs it is the same float, to the bit. Then the order
+`rank_candidates` gives (the score rounded, then the pseudonym's hash), worked out only
+where it matters: the hashes are computed just for those tied (within `SCORE_SLACK`) at
+the edge of the first `limit + RECHECK_MARGIN`. Whether someone found only "by my groups"
+is a member (or anyone, with the members filter) is asked about just those near the top.
 
-**Why it can't show anyone ineligible.** The best candidates by the index's score are
-re-checked against the database with `matching.eligible_people(...)` narrowed to them,
-and the cards are made from those database rows by the same functions the database path
-uses (`candidates_from`, `rank_candidates`, `make_cards`). Whoever has dropped out (a
+**Why it can't show anyone ineligible.** The first candidates in that order are
+re-checked against the database with `matching.eligible_people(..., among=them)`, and
+the cards are made from those database rows by the same functions the database path uses
+(`candidates_from`, `rank_candidates`, `make_cards`). Whoever has dropped out (a
 withdrawn consent, a block, an invitation, dates away, which the index does not hold) is
-replaced by the next from the index's order until `limit` are confirmed or none are
-left. Anyone within `SCORE_SLACK` of the last confirmed score is re-checked too, so float
-rounding in the vectorised score can't change who makes the list: with a fresh index the
-result is exactly `matching.shortlist`'s.
+replaced by the next in the order until `limit` are confirmed or none are left. If a
+confirmed candidate's database score is not the index's to the bit (a change the index
+has not applied yet), the order can't be trusted, and the re-check starts again the
+careful way: everyone within `SCORE_SLACK` of the last one taken is re-checked too. With a
+fresh index the result is exactly `matching.shortlist`'s. Pacing's limits come from
+`rules_for`, read at most once a second (`_ask_rules`) and used by the re-check as well.
 
 **How it stays fresh.** Signals (`index_changes`) write a `MatchingChange` row naming the
 account in the same transaction as any change the index holds; `refresh` reads the rows
@@ -47,8 +54,9 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -57,7 +65,7 @@ from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from handsup.groups.models import Group, GroupBlock, Membership
-from handsup.messaging.models import Decision, Kind, LedgerEntry, Message
+from handsup.messaging.models import CampaignPeriod, Decision, Kind, LedgerEntry, Message
 from handsup.messaging.pacing import Rules, rules_for
 from handsup.needs.matching import (
     DAY,
@@ -78,6 +86,7 @@ from handsup.needs.matching import (
     eligible_people,
     make_cards,
     need_slot_bits,
+    pseudonym_digests,
     rank_candidates,
 )
 from handsup.needs.matching import shortlist as database_shortlist
@@ -97,6 +106,9 @@ SCORE_SLACK = 1e-6
 RECHECK_MARGIN = 20
 REFRESH_EVERY_SECONDS = 1.0
 LOOKBACK_SECONDS = 60.0
+# Change rows are pruned after a day (`jobs.prune_matching_changes`): an index unused for
+# half of that is built again rather than caught up.
+REBUILD_AFTER_IDLE_SECONDS = 12 * 3600.0
 # At build, ids this close below a high-water mark may belong to transactions not yet
 # committed: the followers start this far back, skipping the rows the build saw.
 RECENT_IDS = 10_000
@@ -579,13 +591,98 @@ class MatchingIndex:
             # Asked about a time before the index's asks begin: only the database knows.
             return database_shortlist(need, now=now, filters=filters, limit=limit)
         _fetch_skills_and_times(need)
+        rules = self._ask_rules(need.group, now)
         with self._lock:
-            people, scores = self._ranked_rows(need, now, filters)
+            found = self._ranked_rows(need, now, filters, rules)
+        if limit <= 0:
+            return []
+        cards = self._in_exact_order(need, found, now, filters, rules, limit)
+        if cards is None:
+            cards = self._within_slack(need, found, now, filters, rules, limit)
+        return cards
+
+    def _in_exact_order(
+        self,
+        need: Need,
+        found: _Found,
+        now: datetime,
+        filters: ShortlistFilters,
+        rules: Rules,
+        limit: int,
+    ) -> list[Card] | None:
+        """The shortlist when the index's scores are the database path's, to the bit.
+
+        The index orders its candidates exactly as `rank_candidates` would (score rounded
+        as `Ranked.sort_key` rounds it, then the pseudonym's hash, worked out only for
+        those tied at the edge), so re-checking the first `limit + RECHECK_MARGIN` (and
+        more, in that order, for any who dropped out) finds the `limit` best. Whether a
+        candidate's membership counts is asked about just those near the top. Returns
+        None when a confirmed candidate's database score differs from the index's (a
+        change not yet applied): then `_within_slack` works it out the careful way.
+        """
+        people, scores = found.people, found.scores
+        out = np.zeros(len(people), np.bool_)  # found only by their groups, not members
+        unsure = found.unsure.copy()  # membership not known yet
+        checked = np.zeros(len(people), np.bool_)
+        confirmed: list[Candidate] = []
+        wanted = limit + RECHECK_MARGIN
+        ask_about = wanted  # how far down to ask about membership, doubling
+        while True:
+            chosen = _exact_top(need, people, scores, ~out, wanted)
+            if unsure[chosen].any():
+                near = _exact_top(need, people, scores, ~out, max(ask_about, wanted))
+                ask = near[unsure[near]]
+                members = np.fromiter(
+                    Membership.objects.using(self.using)
+                    .filter(group=need.group, user_id__in=found.users[ask].tolist())
+                    .values_list("user_id", flat=True),
+                    np.int64,
+                )
+                unsure[ask] = False
+                out[ask[~np.isin(found.users[ask], members)]] = True
+                ask_about = 2 * max(ask_about, wanted)
+                continue
+            batch = chosen[~checked[chosen]]
+            checked[batch] = True
+            if len(batch):
+                confirmed += self._recheck(need, people[batch].tolist(), now, filters, rules)
+            if len(confirmed) >= limit or len(chosen) < wanted:
+                break
+            wanted = len(chosen) + 2 * (limit - len(confirmed)) + RECHECK_MARGIN
+        ranked = rank_candidates(need, confirmed, now=now)
+        by_person = dict(zip(people[checked].tolist(), scores[checked].tolist(), strict=True))
+        if any(item.score.total != by_person[item.candidate.person_id] for item in ranked):
+            return None
+        return make_cards(need, ranked[:limit], now=now)
+
+    def _within_slack(
+        self,
+        need: Need,
+        found: _Found,
+        now: datetime,
+        filters: ShortlistFilters,
+        rules: Rules,
+        limit: int,
+    ) -> list[Card]:
+        """The shortlist when the index's scores may be off a little: everyone within
+        `SCORE_SLACK` of the last one taken is re-checked too."""
+        people, scores = found.people, found.scores
+        if found.unsure.any():
+            unsure = np.flatnonzero(found.unsure)
+            members = np.fromiter(
+                Membership.objects.using(self.using)
+                .filter(group=need.group, user_id__in=found.users[unsure].tolist())
+                .values_list("user_id", flat=True),
+                np.int64,
+            )
+            keep = np.ones(len(people), np.bool_)
+            keep[unsure[~np.isin(found.users[unsure], members)]] = False
+            people, scores = people[keep], scores[keep]
         order = _best_first(scores, limit + RECHECK_MARGIN)
         confirmed: list[Candidate] = []
         taken = 0
         wanted_now = limit + RECHECK_MARGIN
-        while taken < len(people) and limit > 0:
+        while taken < len(people):
             if taken and len(order) < len(people):
                 # Some dropped out: the same order, all of it (its start is unchanged).
                 order = _best_first(scores, len(people))
@@ -594,8 +691,7 @@ class MatchingIndex:
             ordered = scores[order]
             end = int(np.searchsorted(-ordered, -(ordered[end - 1] - SCORE_SLACK), side="right"))
             batch = people[order[taken:end]].tolist()
-            eligible = eligible_people(need, now=now, filters=filters).filter(pk__in=batch)
-            confirmed += candidates_from(need, eligible.using(self.using))
+            confirmed += self._recheck(need, batch, now, filters, rules)
             taken = end
             if len(confirmed) >= limit:
                 break
@@ -603,10 +699,25 @@ class MatchingIndex:
         ranked = rank_candidates(need, confirmed, now=now)
         return make_cards(need, ranked[:limit], now=now)
 
+    def _recheck(
+        self,
+        need: Need,
+        person_ids: list[int],
+        now: datetime,
+        filters: ShortlistFilters,
+        rules: Rules,
+    ) -> list[Candidate]:
+        """Those of `person_ids` the database says are eligible now, as `Candidate`s made
+        from its rows."""
+        eligible = eligible_people(need, now=now, filters=filters, rules=rules, among=person_ids)
+        return candidates_from(need, eligible.using(self.using))
+
     def _ranked_rows(
-        self, need: Need, now: datetime, filters: ShortlistFilters
-    ) -> tuple[Rows, npt.NDArray[np.float64]]:
-        """(person ids, scores) of everyone the index finds for the need."""
+        self, need: Need, now: datetime, filters: ShortlistFilters, rules: Rules
+    ) -> _Found:
+        """Everyone the index finds for the need, with their scores; whether those found
+        only "by my groups" (or, with the filter, anyone) are members is left to ask about
+        the few who come near the top."""
         db = self.using
         cols = {name: column[: self._size] for name, column in self._cols.items()}
         wanted = list(need.skills.all())
@@ -632,33 +743,20 @@ class MatchingIndex:
             rows, distance_sq, reach_m = rows[near], distance_sq[near], reach_m[near]
         users = cols["user_id"][rows]
         group = need.group
-        # Membership matters only for "found by my groups" alone, or the members filter:
-        # ask about just those people (a national group has everyone as a member).
+        # Membership matters only for "found by my groups" alone, or the members filter.
         movement_wide = cols["found_movement"][rows]
-        by_groups_only = cols["found_my_groups"][rows] & ~movement_wide
-        ask_about = users if filters.members_only else users[by_groups_only]
-        is_member = np.zeros(len(rows), np.bool_)
-        if len(ask_about):
-            members = (
-                Membership.objects.using(db)
-                .filter(group=group, user_id__in=ask_about.tolist())
-                .values_list("user_id", flat=True)
-            )
-            is_member = np.isin(users, np.fromiter(members, np.int64))
-        findable = movement_wide | (cols["found_my_groups"][rows] & is_member)
-        if filters.members_only:
-            findable &= is_member
+        findable = movement_wide | cols["found_my_groups"][rows]
+        unsure = np.ones(len(rows), np.bool_) if filters.members_only else ~movement_wide
         blocked = GroupBlock.objects.using(db).filter(group=group).order_by().values_list("user_id")
         invited = (
             Invitation.objects.using(db).filter(need_id=need.pk).order_by().values_list("user_id")
         )
         left_out = np.fromiter((user for (user,) in blocked.union(invited, all=True)), np.int64)
         keep = findable & ~np.isin(users, left_out)
-        rows = rows[keep]
+        rows, users, unsure = rows[keep], users[keep], unsure[keep]
         if not remote:
             distance_sq, reach_m = distance_sq[keep], reach_m[keep]
         asks_30d, asks_7d, asks_1d, last_asked = self._ask_counts(rows, _us(now))
-        rules = self._ask_rules(group, now)
         assert rules.person_week_column is not None and rules.per_week is not None
         own = cols["week_campaign" if "campaign" in rules.person_week_column else "week_normal"]
         own_weekly = np.where(own[rows] < 0, rules.person_week_default, own[rows])
@@ -666,6 +764,7 @@ class MatchingIndex:
         if rules.per_day is not None:
             under &= asks_1d < rules.per_day
         rows, asks_30d, last_asked = rows[under], asks_30d[under], last_asked[under]
+        users, unsure = users[under], unsure[under]
         if not remote:
             distance_sq, reach_m = distance_sq[under], reach_m[under]
         # The score, part by part as `matching.score` works it out.
@@ -690,28 +789,40 @@ class MatchingIndex:
         reliability = (cols["helped"][rows] + RELIABILITY_PRIOR * RELIABILITY_PRIOR_WEIGHT) / (
             cols["outcomes"][rows] + RELIABILITY_PRIOR_WEIGHT
         )
-        total = (
-            WEIGHTS["skills"] * skills
-            + WEIGHTS["availability"] * availability
-            + WEIGHTS["distance"] * distance
-            + WEIGHTS["fairness"] * fairness
-            + WEIGHTS["reliability"] * reliability
+        total = _sum_as_python_does(
+            [
+                WEIGHTS["skills"] * skills,
+                WEIGHTS["availability"] * availability,
+                WEIGHTS["distance"] * distance,
+                WEIGHTS["fairness"] * fairness,
+                WEIGHTS["reliability"] * reliability,
+            ]
         )
-        return cols["person_id"][rows], total
+        return _Found(cols["person_id"][rows], users, total, unsure)
 
     def _ask_rules(self, group: Group, now: datetime) -> Rules:
         """Pacing's rules for an ask from `group`, read at most once a second per group
         and minute: stale rules can only pick candidates the re-check then confirms or
-        drops, and are as fresh as the index itself."""
-        key = (group.pk, _us(now) // 60_000_000)
+        drops, and are as fresh as the index itself. While no campaign period is active
+        anywhere, the rules are the same for every group (a campaign is all that differs
+        by group), so one reading serves them all for that second."""
+        minute = _us(now) // 60_000_000
         clock = time.monotonic()
-        cached = self._rules.get(key)
+        cached = self._rules.get((group.pk, minute))
         if cached is not None and clock - cached[0] < REFRESH_EVERY_SECONDS:
             return cached[1]
+        shared = self._rules.get((0, minute))
+        if shared is not None and clock - shared[0] < REFRESH_EVERY_SECONDS:
+            return replace(shared[1], group_id=group.pk)
         rules = rules_for(Message(kind=Kind.ASK, group=group), now=now, using=self.using)
         if len(self._rules) > 10_000:
             self._rules.clear()
-        self._rules[key] = (clock, rules)
+        self._rules[(group.pk, minute)] = (clock, rules)
+        if (
+            rules.campaign is None
+            and not CampaignPeriod.objects.using(self.using).active_at(now).exists()
+        ):
+            self._rules[(0, minute)] = (clock, rules)
         return rules
 
     def _with_the_skills(
@@ -795,6 +906,53 @@ class MatchingIndex:
         return since(FAIRNESS_WINDOW), since(WEEK), since(DAY), last
 
 
+def _sum_as_python_does(parts: list[npt.NDArray[np.float64]]) -> npt.NDArray[np.float64]:
+    """Element by element, what `sum()` of these parts gives in Python (3.12 on: with
+    Neumaier's compensation), to the bit, as `matching.score` adds up its parts."""
+    total = np.zeros_like(parts[0])
+    compensation = np.zeros_like(parts[0])
+    for part in parts:
+        step = total + part
+        compensation += np.where(
+            np.abs(total) >= np.abs(part), (total - step) + part, (part - step) + total
+        )
+        total = step
+    return np.where(np.isfinite(compensation), total + compensation, total)
+
+
+class _Found(NamedTuple):
+    """What the index finds for a need: person and account ids, scores, and whether
+    their being findable still depends on membership of the need's group."""
+
+    people: Rows
+    users: Rows
+    scores: npt.NDArray[np.float64]
+    unsure: npt.NDArray[np.bool_]
+
+
+def _exact_top(
+    need: Need, people: Rows, scores: npt.NDArray[np.float64], allowed: Any, count: int
+) -> Rows:
+    """Positions of the first `count` of the `allowed` in `rank_candidates`' order (the
+    score rounded as `Ranked.sort_key` rounds it, then the pseudonym's hash), in no
+    particular order. Hashes are worked out only for those within `SCORE_SLACK` of the
+    `count`-th score: anyone further below is after all of them, whatever the rounding."""
+    among = np.flatnonzero(allowed)
+    if len(among) <= count:
+        return among
+    ours = scores[among]
+    kth = -np.partition(-ours, count - 1)[count - 1]
+    above = among[ours > kth + SCORE_SLACK]
+    edge = among[(ours >= kth - SCORE_SLACK) & (ours <= kth + SCORE_SLACK)]
+    digests = pseudonym_digests(need, people[edge].tolist())
+    keys = [
+        (-round(score, 9), digest)
+        for score, digest in zip(scores[edge].tolist(), digests, strict=True)
+    ]
+    first = sorted(range(len(edge)), key=keys.__getitem__)[: count - len(above)]
+    return np.concatenate([above, edge[np.asarray(first, np.int64)]]).astype(np.int64)
+
+
 def _best_first(scores: npt.NDArray[np.float64], count: int) -> Rows:
     """Positions of the best `count` scores (and any within `SCORE_SLACK` of the last),
     best first; equal scores keep their positions' order, so a longer `count` gives a
@@ -818,7 +976,11 @@ def get_index(using: str = DEFAULT_DB_ALIAS) -> MatchingIndex:
         if index is None:
             index = _indexes[using] = MatchingIndex.build(using=using)
             return index
-    if time.monotonic() - index.refreshed_at >= REFRESH_EVERY_SECONDS:
+    idle = time.monotonic() - index.refreshed_at
+    if idle >= REBUILD_AFTER_IDLE_SECONDS:
+        with index._lock:
+            index._load_everything()
+    elif idle >= REFRESH_EVERY_SECONDS:
         index.refresh()
     return index
 

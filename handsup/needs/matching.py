@@ -34,6 +34,8 @@ candidates in numpy arrays, then re-checks the best of them here (`candidates_fr
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import math
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
@@ -42,6 +44,7 @@ from functools import reduce
 from operator import and_, or_
 from typing import Any
 
+from django.conf import settings
 from django.db.models import (
     BigIntegerField,
     Count,
@@ -64,7 +67,7 @@ from django.utils.translation import gettext as _
 
 from handsup.groups.models import GroupBlock, Membership
 from handsup.messaging.models import Decision, Kind, LedgerEntry, Message
-from handsup.messaging.pacing import rules_for
+from handsup.messaging.pacing import Rules, rules_for
 from handsup.needs.models import Invitation, Need, NeedSkill
 from handsup.people.models import DateAway, Person, PersonSkill, Profile
 from handsup.people.querysets import PersonQuerySet
@@ -139,6 +142,8 @@ def eligible_people(
     filters: ShortlistFilters | None = None,
     exclude_user_ids: Collection[int] | QuerySet[Any, Any] = (),
     respect_ask_budget: bool = True,
+    rules: Rules | None = None,
+    among: Collection[int] | None = None,
 ) -> PersonQuerySet:
     """Everyone who may be suggested for `need` now, as one queryset.
 
@@ -149,6 +154,11 @@ def eligible_people(
     more people (a caller's own reasons). `respect_ask_budget=False` is for the
     volunteer's own side ("Needs for me", the digest): a budget limits how often groups
     ask someone, not what that person may look at; every other rule still applies.
+    `rules` are pacing's rules for an ask from the need's group at `now`, when the caller
+    has them already (`rules_for`, which is read otherwise). `among` narrows it to these
+    people (person ids), as the index's re-check does: the same rules, without the
+    location box (an aid for scanning an area, which a short list of people doesn't need;
+    the distance check still applies).
     """
     now = now or timezone.now()
     filters = filters or ShortlistFilters()
@@ -156,7 +166,7 @@ def eligible_people(
     group = need.group
     people = (
         Person.objects.findable(by=group)
-        .filter(user__is_active=True)
+        .filter(user__is_active=True, **({} if among is None else {"pk__in": list(among)}))
         .exclude(user_id__in=GroupBlock.objects.filter(group=group).values("user_id"))
         .exclude(user_id__in=Invitation.objects.filter(need_id=need.pk).values("user_id"))
     )
@@ -165,10 +175,10 @@ def eligible_people(
     if filters.members_only:
         people = people.filter(user_id__in=Membership.objects.filter(group=group).values("user_id"))
     if respect_ask_budget:
-        people = _under_ask_budget(people, need, now)
+        people = _under_ask_budget(people, need, now, rules)
     people = _with_the_skills(people, need, filters.min_level)
     if need.location_kind == Need.LocationKind.ON_SITE:
-        people = _within_reach(people, need, filters.max_km)
+        people = _within_reach(people, need, filters.max_km, box=among is None)
     people = _not_away(people, need, now)
     return people.annotate(
         asks_30d=_asks_since(now - FAIRNESS_WINDOW, now),
@@ -221,11 +231,15 @@ def _asks_since(since: datetime, now: datetime) -> Coalesce:
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
-def _under_ask_budget(people: PersonQuerySet, need: Need, now: datetime) -> PersonQuerySet:
-    """Pacing's limits for an ask from this group now, read from messaging (`rules_for`):
-    the movement's daily limit, and the person's own weekly one bounded by the movement's.
+def _under_ask_budget(
+    people: PersonQuerySet, need: Need, now: datetime, rules: Rules | None = None
+) -> PersonQuerySet:
+    """Pacing's limits for an ask from this group now, read from messaging (`rules_for`)
+    unless given: the movement's daily limit, and the person's own weekly one bounded by
+    the movement's.
     """
-    rules = rules_for(Message(kind=Kind.ASK, group=need.group), now=now)
+    if rules is None:
+        rules = rules_for(Message(kind=Kind.ASK, group=need.group), now=now)
     assert rules.person_week_column is not None and rules.per_week is not None
     own_weekly = Coalesce(f"profile__{rules.person_week_column}", Value(rules.person_week_default))
     people = people.annotate(
@@ -261,9 +275,13 @@ def _with_the_skills(people: PersonQuerySet, need: Need, min_level: int | None) 
     return people
 
 
-def _within_reach(people: PersonQuerySet, need: Need, max_km: int | None) -> PersonQuerySet:
+def _within_reach(
+    people: PersonQuerySet, need: Need, max_km: int | None, *, box: bool = True
+) -> PersonQuerySet:
     """Within the smaller of the need's radius and their own travel radius (and the
-    organiser's distance filter), by straight-line distance on the grid."""
+    organiser's distance filter), by straight-line distance on the grid. The square
+    around the need (`box`) holds everyone within reach: it only lets an index narrow
+    the people first."""
     assert need.eastings is not None and need.northings is not None
     assert need.radius_km is not None
     centre = Point(need.eastings, need.northings)
@@ -278,11 +296,11 @@ def _within_reach(people: PersonQuerySet, need: Need, max_km: int | None) -> Per
         BigIntegerField(),
     ) * Value(1000)
     box_km = min(need.radius_km, max_km) if max_km is not None else need.radius_km
-    people = (
-        people.in_box_around(centre, box_km)
-        .annotate(distance_sq_m=d_e * d_e + d_n * d_n, reach_sq_m=reach_m * reach_m)
-        .filter(distance_sq_m__lte=F("reach_sq_m"))
-    )
+    if box:
+        people = people.in_box_around(centre, box_km)
+    people = people.annotate(
+        distance_sq_m=d_e * d_e + d_n * d_n, reach_sq_m=reach_m * reach_m
+    ).filter(distance_sq_m__lte=F("reach_sq_m"))
     if max_km is not None:
         # The filter narrows who is shown; the score still measures their own reach.
         people = people.filter(distance_sq_m__lte=(max_km * 1000) ** 2)
@@ -435,12 +453,26 @@ PSEUDONYM_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I look-alik
 PSEUDONYM_LENGTH = 4
 
 
+PSEUDONYM_SALT = "handsup.needs.matching.pseudonym"
+
+
 def pseudonym_digest(need: Need, person_id: int) -> str:
     """A keyed hash of (need, person): stable for the need, unlinkable across needs, and
     not reversible without the secret key."""
     return salted_hmac(
-        "handsup.needs.matching.pseudonym", f"{need.public_id}:{person_id}", algorithm="sha256"
+        PSEUDONYM_SALT, f"{need.public_id}:{person_id}", algorithm="sha256"
     ).hexdigest()
+
+
+def pseudonym_digests(need: Need, person_ids: Iterable[int]) -> list[str]:
+    """`pseudonym_digest` for many people at once: the same hashes, with the key derived
+    once (as `salted_hmac` derives it) rather than per person."""
+    key = hashlib.sha256(PSEUDONYM_SALT.encode() + settings.SECRET_KEY.encode()).digest()
+    prefix = f"{need.public_id}:"
+    return [
+        hmac.digest(key, f"{prefix}{person_id}".encode(), "sha256").hex()
+        for person_id in person_ids
+    ]
 
 
 def pseudonym(digest: str) -> str:
@@ -494,49 +526,71 @@ def reliability_band(helped: int, outcomes: int) -> str | None:
     return _("has often not been able to help")
 
 
-def _reason(parts: dict[str, float], candidate: Candidate) -> str:
+class _Words:
+    """The words cards are made of, translated once per `make_cards` rather than once
+    per card (a lookup costs microseconds, and a shortlist has fifty cards)."""
+
+    def __init__(self) -> None:
+        self.phrases = {
+            "skills": _("their skills fit what you asked for"),
+            "availability": _("they are free at your times"),
+            "distance": _("they live close by"),
+        }
+        self.not_asked_yet_reason = _("they have not been asked yet")
+        self.asked_less_reason = _("they have been asked less than others lately")
+        self.helped_reason = _("they have helped when they said yes")
+        self.mostly_because = _("Mostly because %(first)s, and %(second)s.")
+        self.remote = _("remote")
+        self.no_availability = _("hasn't said when they are free")
+        self.free_of = _("free %(free)s of %(wanted)s of your slots")
+        self.not_asked_yet = _("not asked yet")
+        self.last_asked = _("last asked %(ago)s ago")
+        self._bands: dict[DistanceBand, str] = {}
+
+    def band(self, band: DistanceBand) -> str:
+        if band not in self._bands:
+            self._bands[band] = str(band.label)
+        return self._bands[band]
+
+
+def _reason(parts: dict[str, float], candidate: Candidate, words: _Words | None = None) -> str:
     """The sentence naming the two largest parts of the score. Reliability is named only
     for someone with enough outcomes who usually helps: the prior says nothing about a
     person, and a weak record is not a reason to ask them."""
+    words = words or _Words()
     phrases = {
-        "skills": _("their skills fit what you asked for"),
-        "availability": _("they are free at your times"),
-        "distance": _("they live close by"),
-        "fairness": _("they have not been asked yet")
+        **words.phrases,
+        "fairness": words.not_asked_yet_reason
         if candidate.last_asked_at is None
-        else _("they have been asked less than others lately"),
+        else words.asked_less_reason,
     }
     if (
         candidate.outcomes >= RELIABILITY_MIN_OUTCOMES
         and candidate.helped / candidate.outcomes >= RELIABLE_SHARE
     ):
-        phrases["reliability"] = _("they have helped when they said yes")
+        phrases["reliability"] = words.helped_reason
     order = list(phrases)  # fixed order settles equal parts
     top = sorted(order, key=lambda name: (-parts[name], order.index(name)))[:2]
-    return _("Mostly because %(first)s, and %(second)s.") % {
-        "first": phrases[top[0]],
-        "second": phrases[top[1]],
-    }
+    return words.mostly_because % {"first": phrases[top[0]], "second": phrases[top[1]]}
 
 
-def _distance_text(candidate: Candidate) -> str:
+def _distance_text(candidate: Candidate, words: _Words) -> str:
     if candidate.distance_km is None:
-        return _("remote")
-    band = DistanceBand.for_km(candidate.distance_km)
-    return str(band.label)
+        return words.remote
+    return words.band(DistanceBand.for_km(candidate.distance_km))
 
 
-def _availability_text(slot_bits: int, availability: int) -> str:
+def _availability_text(slot_bits: int, availability: int, words: _Words) -> str:
     free, wanted, _share = _overlap(slot_bits, availability)
     if not availability:
-        return _("hasn't said when they are free")
-    return _("free %(free)s of %(wanted)s of your slots") % {"free": free, "wanted": wanted}
+        return words.no_availability
+    return words.free_of % {"free": free, "wanted": wanted}
 
 
-def _last_asked_text(last_asked_at: datetime | None, now: datetime) -> str:
+def _last_asked_text(last_asked_at: datetime | None, now: datetime, words: _Words) -> str:
     if last_asked_at is None:
-        return _("not asked yet")
-    return _("last asked %(ago)s ago") % {"ago": timesince(last_asked_at, now, depth=1)}
+        return words.not_asked_yet
+    return words.last_asked % {"ago": timesince(last_asked_at, now, depth=1)}
 
 
 def shortlist(
@@ -639,7 +693,8 @@ def make_cards(need: Need, ranked: Iterable[Ranked], *, now: datetime) -> list[C
     _fetch_skills_and_times(need)
     wanted = list(need.skills.all())
     slot_bits = need_slot_bits(need)
-    level_names = dict(PersonSkill.Level.choices)
+    level_names = {level: str(name) for level, name in PersonSkill.Level.choices}
+    words = _Words()
     return [
         Card(
             user_id=item.candidate.user_id,
@@ -648,17 +703,17 @@ def make_cards(need: Need, ranked: Iterable[Ranked], *, now: datetime) -> list[C
             skills=[
                 MatchedSkill(
                     name=wanted_skill.skill.name,
-                    level=str(level_names[item.candidate.skill_levels[wanted_skill.skill_id]]),
+                    level=level_names[item.candidate.skill_levels[wanted_skill.skill_id]],
                     required=wanted_skill.required,
                 )
                 for wanted_skill in wanted
                 if item.candidate.skill_levels.get(wanted_skill.skill_id, 0)
                 >= wanted_skill.min_level
             ],
-            distance=_distance_text(item.candidate),
-            availability=_availability_text(slot_bits, item.candidate.availability),
-            last_asked=_last_asked_text(item.candidate.last_asked_at, now),
-            reason=_reason(item.score.parts, item.candidate),
+            distance=_distance_text(item.candidate, words),
+            availability=_availability_text(slot_bits, item.candidate.availability, words),
+            last_asked=_last_asked_text(item.candidate.last_asked_at, now, words),
+            reason=_reason(item.score.parts, item.candidate, words),
             reliability=reliability_band(item.candidate.helped, item.candidate.outcomes),
             tie_break=item.digest,
         )

@@ -20,7 +20,7 @@ from handsup.people.models import Person, PersonSkill, Profile, Skill
 from handsup.places.geo import Location, Point
 from handsup.places.postcodes import PlaceKind
 from handsup.privacy.consent import do_record_consent
-from handsup.privacy.register import PurposeCode
+from handsup.privacy.register import PurposeCode, ensure_standard_register
 
 
 def in_days(days: int) -> date:
@@ -30,6 +30,14 @@ def in_days(days: int) -> date:
 def at(days: int, hour: int) -> datetime:
     day = in_days(days)
     return timezone.make_aware(datetime(day.year, day.month, day.day, hour))
+
+
+@pytest.fixture
+def standard_register(transactional_db: None) -> None:
+    """The purposes and privacy notice the migrations load, made again if missing: a test
+    with `transaction=True` can run after another that flushed the tables. List it
+    before `cast`, which records consents against them."""
+    ensure_standard_register()
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from handsup.needs.matching import (
     people_for_digests,
     pseudonym,
     pseudonym_digest,
+    pseudonym_digests,
     shortlist,
 )
 from handsup.needs.models import Invitation, Need
@@ -269,6 +270,33 @@ def test_filters_raise_the_level_narrow_the_distance_and_keep_to_members(cast, n
     assert eligible(need, filters=ShortlistFilters(members_only=True)) == {capable_near_member.pk}
 
 
+def test_among_some_people_the_rules_are_the_same(cast, need_for, skills):
+    """`among` (the index's re-check) leaves out the location box, never anyone's reach."""
+    group = cast.groups["group_a"]
+    people = [
+        make_volunteer(skills=able(skills, level), offset_m=offset, member_of=member)
+        for level, offset, member in (
+            (TEACH, (0, 8_000), None),
+            (CAPABLE, (0, 1_000), group),
+            (EXPERIENCED, (9_000, 9_000), None),  # in the box, beyond the radius
+            (CAPABLE, (0, 30_000), None),
+        )
+    ]
+    by_person = dict(Person.objects.filter(user__in=people).values_list("pk", "user_id"))
+    need = need_for()
+    for filters in (
+        None,
+        ShortlistFilters(min_level=EXPERIENCED),
+        ShortlistFilters(max_km=5),
+        ShortlistFilters(members_only=True),
+    ):
+        everyone = eligible(need, filters=filters)
+        assert everyone
+        for chosen in (list(by_person), list(by_person)[1:3], []):
+            among = eligible(need, filters=filters, among=chosen)
+            assert among == everyone & {by_person[pk] for pk in chosen}
+
+
 def test_eligibility_is_one_query_however_many_people(need, skills, django_assert_num_queries):
     for offset in range(6):
         make_volunteer(skills=able(skills), offset_m=(offset * 1_000, 0))
@@ -359,6 +387,13 @@ def test_pseudonyms_are_stable_per_need_and_differ_between_needs(need_for, skill
     assert shortlist(first)[0].pseudonym == shortlist(first)[0].pseudonym
     assert pseudonym_digest(first, pk) != pseudonym_digest(second, pk)
     assert str(pk) not in pseudonym(pseudonym_digest(first, pk)).split()[-1]
+
+
+def test_many_digests_at_once_are_the_same_as_one_by_one(need_for):
+    need = need_for()
+    assert pseudonym_digests(need, [1, 22, 333]) == [
+        pseudonym_digest(need, pk) for pk in (1, 22, 333)
+    ]
 
 
 def test_equal_scores_are_ordered_by_the_pseudonym_hash(need, skills):
