@@ -43,6 +43,7 @@ from handsup.messaging.pacing import audience_of_users, preview, quiet_release
 from handsup.needs.answers import invitation_expiry
 from handsup.needs.matching import eligible_people, pseudonym_digest
 from handsup.needs.models import Invitation, Need
+from handsup.needs.narrow import note_asks
 from handsup.needs.permissions import need_policy
 from handsup.needs.relay import has_no_usable_email, record_relayed_asks, relayable_user_ids
 from handsup.people.forms import WEEKLY_SLOT_CHOICES
@@ -436,6 +437,8 @@ def do_invite(
     # The unique (need, user) constraint is the last line of defence: the lock above
     # and eligibility (which leaves out anyone invited) mean it should never fire.
     Invitation.objects.bulk_create(invitations)
+    # The ledger rows pacing wrote reach matching's narrow table (no signal sees them).
+    note_asks([invitation.user_id for invitation in invitations])
     result = AskResult(
         invitations=invitations,
         message=message,

@@ -503,6 +503,16 @@ def matching_report(
             location: time_shortlists(from_database, baseline_pks[location], warmup=BASELINE_WARMUP)
             for location in LOCATIONS
         }
+        from handsup.needs.bench_db_path import db_path_report
+
+        # M3: the database-only path on the same needs, overlap against the baseline's
+        # exact answers.
+        db_report = db_path_report(
+            pks,
+            {pk: cards for timing in exact.values() for pk, cards in timing.answers.items()},
+            now,
+            volunteers=movement.volunteers,
+        )
     finally:
         if not keep:
             remove_needs(bench_needs, made_group)
@@ -557,6 +567,8 @@ def matching_report(
                 )
             )
     notes = _summary_lines(results, movement, comparison)
+    results += db_report["results"]
+    notes += db_report["notes"]
     if for_me is not None:
         from handsup.needs.bench_for_me import for_me_lines
 
@@ -565,7 +577,7 @@ def matching_report(
         notes.append(f"The {needs:,} benchmark needs were kept (--keep): titled {BENCH_TITLE!r}.")
     return {
         "benchmark": "matching",
-        "figures": ["M1", "M2"] + (["M4"] if for_me else []),
+        "figures": ["M1", "M2", "M3"] + (["M4"] if for_me else []),
         "volunteers": movement.volunteers,
         "needs": needs,
         "baseline_needs": sum(len(chosen) for chosen in baseline_pks.values()),
@@ -582,6 +594,7 @@ def matching_report(
         "ratios": ratios,
         "results": results,
         "needs_for_me": for_me,
+        "db_path_overlap": db_report["overlap"],
         "machine": machine(),
         "load_average": [round(load, 2) for load in os.getloadavg()],
         "notes": notes,

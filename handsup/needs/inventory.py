@@ -136,3 +136,37 @@ not_personal(
     "at",
     why="the change log's own order and time, for the matching index's watermark",
 )
+for name, what in (
+    ("person", "whose matching row this is"),
+    ("user_id", "the person's account (the bare id)"),
+    ("eastings", "where the person is, copied from their profile (grid eastings)"),
+    ("northings", "where the person is, copied from their profile (grid northings)"),
+    ("travel_km", "how far the person will travel, copied from their profile"),
+    ("availability", "when the person can usually help, copied from their profile"),
+    ("skills_lo", "which skills the person offers, as bits"),
+    ("skills_hi", "which skills the person offers, as bits"),
+    ("level2_lo", "which of their skills the person is capable at or better, as bits"),
+    ("level2_hi", "which of their skills the person is capable at or better, as bits"),
+    ("level3_lo", "which of their skills the person is experienced at or better, as bits"),
+    ("level3_hi", "which of their skills the person is experienced at or better, as bits"),
+    ("level4_lo", "which of their skills the person can teach others, as bits"),
+    ("level4_hi", "which of their skills the person can teach others, as bits"),
+    ("remote_lo", "which of their skills the person can use remotely, as bits"),
+    ("remote_hi", "which of their skills the person can use remotely, as bits"),
+    ("active_verified", "whether the person's account is active and the person verified"),
+    ("found_movement", "whether the person's latest consent lets any group find them"),
+    ("found_my_groups", "whether the person's latest consent lets their groups find them"),
+    ("last_asked_at", "when the person was last asked to help"),
+    ("outcomes", "how many of the person's yeses have an outcome recorded"),
+    ("helped", "how many of those say the person helped"),
+):
+    personal(
+        "needs.MatchingRow",
+        name,
+        what=what,
+        export_section=NOT_EXPORTED,
+        erasure="delete",
+        note="a copy derived for matching from the profile, skills, consents, ask ledger "
+        "and invitations, which are exported from their own tables; recomputed from them "
+        "on every change and deleted with the person",
+    )

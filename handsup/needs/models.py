@@ -394,3 +394,73 @@ class MatchingChange(models.Model):
 
     def __str__(self) -> str:
         return f"change {self.pk} for {self.user_id or 'everyone'}"
+
+
+class MatchingRow(models.Model):
+    """Matching's narrow copy of one volunteer: what a need's candidates are found by.
+
+    Derived, never edited by hand: `narrow.sync_rows` recomputes a person's row in the
+    same transaction as any change matching reads about them (through `index_changes`),
+    and `narrow.rebuild_rows` recomputes everyone after a bulk load. The database path
+    (`db_path.shortlist_from_table`) picks candidates here, then re-checks them against
+    the real tables (`matching.eligible_people`), so a stale row can cost a candidate a
+    place but can never show anyone ineligible.
+
+    Skills are bit sets over the taxonomy's ids, two signed 64-bit words each (`_lo`:
+    ids 0-63, `_hi`: ids 64-127; bit 63 is the sign bit, stored as two's complement).
+    `skills_*` holds a skill at any level, `level{2,3,4}_*` at that level or better (so a
+    minimum level is one mask test, and the level itself is 1 + those three bits), and
+    `remote_*` "I can do this remotely". Skills with ids of 128 or more are not held: a
+    need asking for one is shortlisted by the exact path.
+
+    No database-level foreign key to the person: the table is derived, and bulk
+    deletes by raw SQL (`handsup seed --reset`) remove people without looking at it;
+    `rebuild_rows` drops such rows, and nothing is ever shown from this table unchecked.
+    """
+
+    person = models.OneToOneField(
+        "people.Person",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        db_constraint=False,
+        related_name="matching_row",
+    )
+    user_id = models.BigIntegerField(db_index=True)
+    eastings = models.IntegerField(null=True)
+    northings = models.IntegerField(null=True)
+    travel_km = models.PositiveSmallIntegerField()
+    availability = models.IntegerField(default=0)
+    skills_lo = models.BigIntegerField(default=0)
+    skills_hi = models.BigIntegerField(default=0)
+    level2_lo = models.BigIntegerField(default=0)
+    level2_hi = models.BigIntegerField(default=0)
+    level3_lo = models.BigIntegerField(default=0)
+    level3_hi = models.BigIntegerField(default=0)
+    level4_lo = models.BigIntegerField(default=0)
+    level4_hi = models.BigIntegerField(default=0)
+    remote_lo = models.BigIntegerField(default=0)
+    remote_hi = models.BigIntegerField(default=0)
+    # Account active and person verified; the latest movement-wide consents to be found.
+    active_verified = models.BooleanField(default=False)
+    found_movement = models.BooleanField(default=False)
+    found_my_groups = models.BooleanField(default=False)
+    # Contact counters: read with the row, never searched on, so in no index.
+    last_asked_at = models.DateTimeField(null=True)
+    outcomes = models.PositiveIntegerField(default=0)
+    helped = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            # On site: the square around the need, as on `Person`.
+            models.Index(fields=["eastings", "northings"], name="matching_row_location_idx"),
+            # Remote: the people who can do anything remotely (about a third), whose rows
+            # `rebuild_rows` writes first, together, so a remote need reads that stretch.
+            models.Index(
+                fields=["person"],
+                condition=~Q(remote_lo=0) | ~Q(remote_hi=0),
+                name="matching_row_remote_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"matching row of {self.person_id}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import itertools
 from dataclasses import replace
 from datetime import date, datetime, timedelta
@@ -38,6 +39,15 @@ def standard_register(transactional_db: None) -> None:
     with `transaction=True` can run after another that flushed the tables. List it
     before `cast`, which records consents against them."""
     ensure_standard_register()
+
+
+@pytest.fixture
+def migration_rows(standard_register: None) -> None:
+    """Also the skills taxonomy the migrations load, made again if missing."""
+    from django.apps import apps
+
+    taxonomy = importlib.import_module("handsup.people.migrations.0003_skills_taxonomy")
+    taxonomy.add_taxonomy(apps, None)
 
 
 @pytest.fixture

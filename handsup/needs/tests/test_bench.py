@@ -58,7 +58,16 @@ def test_reports_each_path_with_percentiles_and_the_equality_count() -> None:
         assert result["database"] == report["machine"]["database"]
         assert result["cards_mean"] > 0
         assert 0 < result["p50_ms"] <= result["p95_ms"] <= result["p99_ms"]
-    index = {r["location"]: r for r in results.values() if "location" in r and not r["baseline"]}
+    index = {r["location"]: r for r in results.values() if r.get("figure") in ("M1", "M2")}
+    database = {r["location"]: r for r in results.values() if r.get("figure") == "M3"}
+    assert set(database) == {"in_person", "remote"}
+    for result in database.values():
+        assert result["needs"] == 2 and result["bound_k"] > 0
+        assert 0 < result["p50_ms"] <= result["p95_ms"] <= result["p99_ms"]
+        assert result["queries_per_call"] > 0
+    # The database path is compared with the baseline's exact answers, need by need.
+    assert report["db_path_overlap"]["compared"] == 2
+    assert report["db_path_overlap"]["overlap_min"] == 1.0
     assert set(index) == {"in_person", "remote"}
     assert [index[kind]["figure"] for kind in ("in_person", "remote")] == ["M1", "M2"]
     assert [index[kind]["needs"] for kind in ("in_person", "remote")] == [2, 2]
@@ -84,7 +93,7 @@ def test_needs_for_me_is_timed_over_the_open_needs_and_matches_the_database_path
         "--open-needs", "120", "--for-me-people", "25", "--for-me-baseline-people", "8",
     )  # fmt: skip
 
-    assert report["figures"] == ["M1", "M2", "M4"]
+    assert report["figures"] == ["M1", "M2", "M3", "M4"]
     for_me = report["needs_for_me"]
     assert for_me["figure"] == "M4" and for_me["open_needs"] == 120
     assert for_me["index_size"] >= 120 and for_me["index_nbytes"] > 0

@@ -27,8 +27,9 @@ from handsup.needs.index import forget_indexes
 from handsup.needs.models import Need
 
 # The live server reads what this test writes, so the test's writes must commit; the
-# serialized rollback brings back the migrations' rows (the skills) a flush removed.
-live = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+# `migration_rows` fixture makes again the migrations' rows (the skills, the privacy
+# register) that another such test's flush may have removed.
+live = pytest.mark.django_db(transaction=True)
 
 WRK_OUTPUT = """Running 2s test @ http://127.0.0.1:8000/needs/
   2 threads and 2 connections
@@ -73,7 +74,7 @@ def bench(*args: str) -> dict[str, Any]:
 
 
 @live
-@pytest.mark.usefixtures("places", "fresh_index")
+@pytest.mark.usefixtures("migration_rows", "places", "fresh_index")
 def test_the_page_under_load_is_reported_with_every_response_a_200(
     live_server: LiveServer,
 ) -> None:
