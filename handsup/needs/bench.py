@@ -65,6 +65,7 @@ LOCATIONS = {"in_person": "in person", "remote": "remote"}
 INDEX_WARMUP = 20
 BASELINE_WARMUP = 1
 RADIUS_KM = (5, 25)
+POSTED_BEFORE = timedelta(hours=1)
 P_ONGOING = 0.3
 P_SECOND_SKILL = 0.35
 PEOPLE_NEEDED = (1, 2, 3, 5, 10)
@@ -268,10 +269,33 @@ def make_needs(count: int, *, seed: int, now: datetime) -> tuple[list[BenchNeed]
             for need, need_times in zip(created, windows, strict=True)
             for start, end in need_times
         )
+        # Posted over the past hours, as real needs are, not all in the last minute: the
+        # open-needs index reads every need changed within its look-back at each refresh.
+        pks = [need.pk for need in created]
+        for chunk in range(0, len(pks), 10_000):
+            Need.objects.filter(pk__in=pks[chunk : chunk + 10_000]).update(
+                created_at=now - POSTED_BEFORE, updated_at=now - POSTED_BEFORE
+            )
+    _tidy_needs_tables(vacuum=False)
     return [
         BenchNeed(pk=need.pk, location="remote" if index % 2 else "in_person")
         for index, need in enumerate(created)
     ], made
+
+
+NEEDS_TABLES = (Need, NeedSkill, NeedWindow)
+
+
+def _tidy_needs_tables(*, vacuum: bool) -> None:
+    """On PostgreSQL, fresh statistics after a bulk write (and, after a bulk delete, the
+    dead rows cleared), as autovacuum would in time: without them the planner guesses
+    a handful of open needs and the pages' queries read the whole table."""
+    if connection.vendor != "postgresql" or (vacuum and connection.in_atomic_block):
+        return
+    with connection.cursor() as cursor:
+        for model in NEEDS_TABLES:
+            table = connection.ops.quote_name(model._meta.db_table)
+            cursor.execute(f"{'VACUUM ANALYZE' if vacuum else 'ANALYZE'} {table}")
 
 
 def remove_needs(needs: Sequence[BenchNeed], made: Group | None) -> None:
@@ -279,6 +303,7 @@ def remove_needs(needs: Sequence[BenchNeed], made: Group | None) -> None:
         Need.objects.filter(pk__in=[need.pk for need in needs]).delete()
         if made is not None:
             made.delete()
+    _tidy_needs_tables(vacuum=True)
 
 
 # --- Timing -----------------------------------------------------------------------------

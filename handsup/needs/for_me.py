@@ -41,6 +41,7 @@ from handsup.needs.needs_index import (
     volunteer_facts,
 )
 from handsup.needs.permissions import need_policy
+from handsup.needs.querysets import open_need
 from handsup.people.models import PersonSkill
 from handsup.places.geo import DistanceBand
 
@@ -314,7 +315,7 @@ def _page_from_index(
         skills: dict[int, list[NeedSkill]] = {}
         for wanted_skill in (
             NeedSkill.objects.filter(
-                need__in=Need.objects.open().filter(pk__in=[item.need_id for item in batch])
+                open_need("need__"), need_id__in=[item.need_id for item in batch]
             )
             .select_related("need__group", "skill")
             .only(*LISTED_FIELDS)

@@ -57,6 +57,7 @@ from handsup.core.aggregates import rows_of, split_rows
 from handsup.groups.models import GroupBlock, Membership
 from handsup.needs.matching import DEFAULT_TRAVEL_RADIUS_KM, WEIGHTS, need_slot_bits
 from handsup.needs.models import Invitation, Need
+from handsup.needs.querysets import open_need
 from handsup.people.models import DateAway, Person, PersonSkill
 from handsup.privacy.consent import latest_consent_given
 from handsup.privacy.register import PurposeCode
@@ -715,7 +716,7 @@ def invited_needs(user: User, *, using: str = DEFAULT_DB_ALIAS) -> Any:
     """The person's invitations for open needs, with the need and its group (one query)."""
     return (
         Invitation.objects.using(using)
-        .filter(user=user, need__in=Need.objects.open())
+        .filter(open_need("need__"), user=user)
         .select_related("need__group")
         .order_by("-created_at")
     )
