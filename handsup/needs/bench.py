@@ -392,7 +392,7 @@ def _latency_result(
     baseline: bool,
     location: str,
     timing: Timing,
-    volunteers: int,
+    volunteers: int | None,
     extra: dict[str, Any],
 ) -> dict[str, Any]:
     samples = timing.samples_ms

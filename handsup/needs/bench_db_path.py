@@ -20,15 +20,13 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from django.db import connection
-
 from handsup.needs import matching
 from handsup.needs.bench import (
     LOCATIONS,
     SHORTLIST_LIMIT,
     _fresh,
+    _latency_result,
     card_difference,
-    percentiles,
     time_shortlists,
 )
 from handsup.needs.db_path import DEFAULT_K, DEFAULT_K_REMOTE, shortlist_from_table
@@ -83,33 +81,24 @@ def db_path_report(
                 identical += 1
             elif len(differences) < DIFFERENCES_LISTED:
                 differences.append({"need": pk, "location": location, "difference": difference})
-        samples = timing.samples_ms
-        seconds = sum(samples) / 1000
         results.append(
-            {
-                "name": f"database path (db_path.shortlist_from_table), "
+            _latency_result(
+                f"database path (db_path.shortlist_from_table), "
                 f"{LOCATIONS.get(location, location)} ({FIGURE})",
-                "baseline": False,
-                "database": connection.vendor,
-                "location": location,
-                "volunteers": volunteers,
-                "needs": len(samples),
-                "rows": len(samples),
-                "seconds": round(seconds, 3),
-                "per_s": round(len(samples) / seconds, 1) if seconds else 0.0,
-                **percentiles(samples),
-                "queries_per_call": timing.queries_per_call,
-                "cards_mean": round(sum(map(len, timing.answers.values())) / len(samples), 1)
-                if samples
-                else 0.0,
-                "bound_k": DEFAULT_K_REMOTE if location == "remote" else DEFAULT_K,
-                "figure": FIGURE,
-                "target_p95_ms": TARGET_P95_MS.get(location),
-                "compared_with_exact": len(compared),
-                "identical_to_exact": identical,
-                "overlap_mean": round(sum(shares) / len(shares), 4) if shares else None,
-                "overlap_min": round(min(shares), 4) if shares else None,
-            }
+                baseline=False,
+                location=location,
+                timing=timing,
+                volunteers=volunteers,
+                extra={
+                    "bound_k": DEFAULT_K_REMOTE if location == "remote" else DEFAULT_K,
+                    "figure": FIGURE,
+                    "target_p95_ms": TARGET_P95_MS.get(location),
+                    "compared_with_exact": len(compared),
+                    "identical_to_exact": identical,
+                    "overlap_mean": round(sum(shares) / len(shares), 4) if shares else None,
+                    "overlap_min": round(min(shares), 4) if shares else None,
+                },
+            )
         )
     every = [share for shares in overlaps.values() for share in shares]
     summary = {
