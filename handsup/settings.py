@@ -369,6 +369,8 @@ USE_TZ = True
 
 # --- Hands Up -------------------------------------------------------------------------
 HANDSUP_SCHEDULE_TICK_SECONDS = float(os.environ.get("HANDSUP_SCHEDULE_TICK_SECONDS", "5"))
+# How many days a "download my data" zip stays downloadable before its file is deleted.
+HANDSUP_EXPORT_DAYS = int(os.environ.get("HANDSUP_EXPORT_DAYS", "7"))
 CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "")
 
 LOGGING = {

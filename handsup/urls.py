@@ -34,6 +34,7 @@ urlpatterns = [
     path("", include("handsup.imports.urls")),
     path("", include("handsup.messaging.urls")),
     path("", include("handsup.needs.urls")),
+    path("my-data/", include("handsup.privacy.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),

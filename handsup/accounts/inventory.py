@@ -82,8 +82,9 @@ personal(
     "email",
     what="an email address of the person",
     export_section="account",
-    erasure="delete",
-    note="the account's address; its hash is kept once, with accounts.User.email",
+    erasure="keep_hashed",
+    note="the row is deleted; like the account's own address, a one-way hash of every "
+    "address the person used stays on the suppression list (privacy.ErasedIdentity)",
 )
 personal(
     "account.EmailAddress",
@@ -181,3 +182,9 @@ personal(
     note="internal state; erasure deletes every session of the person",
 )
 not_personal("sessions.Session", "expire_date", why="personal only through session_data")
+
+not_personal(
+    "accounts.User",
+    "erased_at",
+    why="set only on an erased account, once nothing personal is left on the row",
+)

@@ -36,6 +36,10 @@ class User(PublicIdModel, AbstractBaseUser, PermissionsMixin):
     # Staff may open the Django admin; only platform admins are made staff.
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    # Set when the person's account was erased: the row stays, emptied of everything
+    # personal, so records a group must keep (a need they said yes to) can say "a former
+    # volunteer" (`handsup.privacy.erasure`).
+    erased_at = models.DateTimeField(null=True, blank=True)
 
     objects: ClassVar[UserManager] = UserManager()
 
@@ -50,6 +54,10 @@ class User(PublicIdModel, AbstractBaseUser, PermissionsMixin):
     def __str__(self) -> str:
         # Private by default: a user printed anywhere (admin, logs) shows no name.
         return f"Person {self.public_id}"
+
+    @property
+    def erased(self) -> bool:
+        return self.erased_at is not None
 
     def get_full_name(self) -> str:
         return self.full_name

@@ -1,4 +1,8 @@
-"""Who may read a private file: its owner, and admins of the group it belongs to."""
+"""Who may read a private file: its owner, and admins of the group it belongs to.
+
+A "download my data" zip is not served here at all: its own page
+(`privacy:export_download`) serves it, and only until it expires.
+"""
 
 from __future__ import annotations
 
@@ -15,8 +19,13 @@ class PrivateFilePolicy:
     def files_for(self, user: Any) -> QuerySet[PrivateFile]:
         if not getattr(user, "is_authenticated", False):
             return PrivateFile.objects.none()
+        from handsup.privacy.models import DataExport
+
         administered = group_policy.groups_for(user, "administer")
-        return PrivateFile.objects.filter(Q(owner=user) | Q(group__in=administered))
+        exports = DataExport.objects.filter(file__isnull=False).values("file_id")
+        return PrivateFile.objects.filter(Q(owner=user) | Q(group__in=administered)).exclude(
+            pk__in=exports
+        )
 
     def allows(self, user: Any, stored: PrivateFile) -> bool:
         return self.files_for(user).filter(pk=stored.pk).exists()

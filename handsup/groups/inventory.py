@@ -121,8 +121,10 @@ for field, what in (("user", "groups the person has blocked"), ("created_at", "w
         field,
         what=what,
         export_section="groups",
-        erasure="keep_hashed",
-        note="a block must outlive erasure so the group can never contact the address again",
+        erasure="delete",
+        note="deleted with the person: the hash of each of their addresses stays on the "
+        "movement-wide suppression list (privacy.ErasedIdentity), so no group can contact "
+        "them again, this one included",
     )
 
 not_personal("groups.MovementRole", "id", why="internal row number")
@@ -146,7 +148,8 @@ for field, what in (
         what=what,
         export_section="account",
         erasure="keep",
-        note="kept for the movement's safeguarding record",
+        note="kept for the movement's safeguarding record, pointing at the emptied "
+        "account: it no longer names anyone",
     )
 personal(
     "groups.PersonSuspension",

@@ -53,7 +53,8 @@ personal(
     export_section=NOT_EXPORTED,
     erasure="delete",
     note="about the people in the file, not the importer; deleted with the files after "
-    "the retention period by delete_expired_import_files",
+    "the retention period by delete_expired_import_files, and a person's erasure removes "
+    "the problems with their rows (and the files that hold them) at once",
 )
 
 not_personal("imports.ImportedPerson", "id", "group", why="personal only through user")

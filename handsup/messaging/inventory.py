@@ -25,7 +25,9 @@ not_personal(
     "reason_counts",
     "delivered_count",
     "failed_count",
-    why="a group's message to many people and its totals, not about one person",
+    why="a group's message to many people and its totals, not about one person; a note "
+    "that quotes someone (an introduction to organisers, a thank-you) loses their name and "
+    "contact details when they are erased",
 )
 personal(
     "messaging.Message",

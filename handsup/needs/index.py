@@ -985,6 +985,15 @@ def get_index(using: str = DEFAULT_DB_ALIAS) -> MatchingIndex:
     return index
 
 
+def refresh_built_index(using: str = DEFAULT_DB_ALIAS) -> None:
+    """Bring this process's index for `using` up to date now, if it has one (after a
+    change that must show at once, such as an erasure); never builds one."""
+    with _indexes_lock:
+        index = _indexes.get(using)
+    if index is not None:
+        index.refresh()
+
+
 def forget_indexes() -> None:
     """Drop the process's indexes (tests, and after a database is replaced)."""
     with _indexes_lock:

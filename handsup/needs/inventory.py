@@ -52,8 +52,10 @@ personal(
     "user",
     what="which needs the person was asked about or offered for, and what they answered",
     export_section="needs",
-    erasure="delete",
-    note="the invitation goes with them; the need keeps only its count of places filled",
+    erasure="keep",
+    note="erasure keeps the yeses, pointing at the emptied account (the group's record of "
+    "help given, shown as 'a former volunteer', with hours-log notes cleared); every other "
+    "invitation is deleted, and the need keeps only its count of places filled",
 )
 not_personal(
     "needs.Invitation",
@@ -119,7 +121,8 @@ not_personal(
     "on_date",
     "note",
     "created_at",
-    why="hours given to a need; personal through the invitation's `user`, erased with it",
+    why="hours given to a need; personal through the invitation's `user`, erased with it "
+    "(a yes the group keeps after erasure keeps its hours, and its notes are cleared)",
 )
 personal(
     "needs.MatchingChange",
@@ -128,7 +131,9 @@ personal(
     export_section=NOT_EXPORTED,
     erasure="delete",
     note="says only that something changed and when, for the matching index to catch up; "
-    "no detail of the person, and rows are read within seconds and may be pruned after",
+    "no detail of the person, and rows are read within seconds and may be pruned after. "
+    "Erasure deletes the account's rows and writes one naming only the emptied account, "
+    "so every index drops the person",
 )
 not_personal(
     "needs.MatchingChange",

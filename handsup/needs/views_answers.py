@@ -255,6 +255,10 @@ def revoke_grant(request: AuthenticatedRequest, invitation_id: str) -> HttpRespo
             _("%(group)s's organisers can no longer see your details for “%(title)s”.")
             % {"group": grant.group.name, "title": grant.need.title},
         )
+    # The "Your data" page posts here too and wants the person back there (a name from a
+    # fixed list, never a URL, so this can't redirect anywhere else).
+    if request.POST.get("back") == "ledger":
+        return redirect("privacy:ledger")
     return redirect("needs:my_grants")
 
 

@@ -112,6 +112,8 @@ class PersonRow:
     skills: list[MatchedSkill] = field(default_factory=list)
     distance: str = ""
     hours_form: HoursForm | None = None
+    # The volunteer deleted their account: the group keeps that someone helped, no more.
+    former: bool = False
 
 
 @dataclass
@@ -305,7 +307,10 @@ def people_rows(need: Need, now: datetime) -> list[PersonRow]:
         accepted = invitation.status == Invitation.Status.ACCEPTED
         row.said_yes_before = invitation.pk in had_grant
         grant = grants.get(invitation.pk)
-        if accepted and grant is not None:
+        if invitation.user.erased:
+            row.former = True
+            row.pseudonym = _("A former volunteer")
+        elif accepted and grant is not None:
             user = invitation.user
             phone = str(person.get("profile__phone") or "") if person else ""
             row.contact = Contact(

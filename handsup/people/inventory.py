@@ -127,6 +127,14 @@ for name, what in (
     ("created_at", "when the claim code was made"),
     ("expires_at", "when the claim code stops working"),
     ("used_at", "when the person used the claim code"),
-    ("created_by", "the organiser who registered the person and made the code"),
 ):
     personal("people.ClaimCode", name, what=what, export_section="profile", erasure="delete")
+personal(
+    "people.ClaimCode",
+    "created_by",
+    what="the organiser who registered the person and made the code",
+    export_section="profile",
+    erasure="anonymise",
+    note="the code is the registered person's; when the organiser is erased, the link to "
+    "them is cleared",
+)

@@ -9,7 +9,10 @@ class PrivacyConfig(AppConfig):
     verbose_name = "Privacy"
 
     def ready(self) -> None:
-        from handsup.privacy import inventory_fields  # noqa: F401  (this app's own fields)
+        from handsup.privacy import (
+            inventory_fields,  # noqa: F401  (this app's own fields)
+            tasks,  # noqa: F401  (registers the periodic job)
+        )
         from handsup.privacy.register import restore_standard_register_after_migrate
 
         # Every app's `inventory.py` declares its fields in the field inventory.

@@ -62,6 +62,7 @@ EXPORT_SECTION_TITLES: dict[str, str] = {
     "activity": "What you have done in Hands Up",
     "files": "Files you uploaded or asked for",
     "messages": "What we sent you and what we held back",
+    "needs": "Needs you were asked about, and your answers",
 }
 
 # Models outside `handsup.*` that hold our people's data, held to the same rule.

@@ -7,7 +7,7 @@ describes that link and goes with it.
 
 from __future__ import annotations
 
-from handsup.privacy.inventory import not_personal, personal
+from handsup.privacy.inventory import NOT_EXPORTED, not_personal, personal
 
 REGISTER = "the purposes register and the notice describe what we do, not anyone"
 
@@ -114,4 +114,44 @@ not_personal(
     "group",
     "at",
     why="describes the action; personal only through `actor` and the object's id",
+)
+
+# What erasure leaves behind: a one-way hash, never the address itself.
+not_personal(
+    "privacy.ErasedIdentity",
+    "id",
+    "digest",
+    "erased_at",
+    why="a keyed one-way hash of an erased person's address, kept so the address is never "
+    "emailed or imported again; it can't be turned back into the address or linked to "
+    "anything else",
+)
+
+# Download-my-data requests.
+not_personal("privacy.DataExport", "id", why="internal row number")
+personal(
+    "privacy.DataExport",
+    "user",
+    what="whose data the download holds",
+    export_section="files",
+    erasure="delete",
+)
+personal(
+    "privacy.DataExport",
+    "file",
+    what="the zip of the person's data",
+    export_section=NOT_EXPORTED,
+    erasure="delete",
+    note="the download itself; an export of it would be a copy of the same data",
+)
+not_personal(
+    "privacy.DataExport",
+    "public_id",
+    "status",
+    "progress",
+    "created_at",
+    "finished_at",
+    "expires_at",
+    "failure",
+    why="describes the download; personal only through `user`, and erased with it",
 )

@@ -20,6 +20,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from handsup.core.ids import PublicIdModel
 from handsup.privacy.querysets import ConsentEventQuerySet, PrivacyNoticeQuerySet
 
 
@@ -248,3 +249,55 @@ class AuditEntry(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"Audit entry {self.pk}: {self.action}"
+
+
+class ErasedIdentity(models.Model):
+    """What is left of an erased person: a one-way hash of an email address they used, so
+    that the address is never emailed or imported again. Nothing here can be read back
+    into the address; only someone who already knows it can recognise it
+    (`handsup.privacy.erased.identity_digest`)."""
+
+    digest = models.CharField(max_length=64, unique=True)
+    erased_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("erased identity")
+        verbose_name_plural = _("erased identities")
+
+    def __str__(self) -> str:
+        return f"Erased identity {self.pk}"
+
+
+class DataExport(PublicIdModel):
+    """One "download my data" request: built in the background, downloadable by its
+    owner until `expires_at`, then its file is deleted."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Waiting to start")
+        RUNNING = "running", _("Being built")
+        READY = "ready", _("Ready to download")
+        FAILED = "failed", _("Failed")
+        EXPIRED = "expired", _("Expired")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="data_exports"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    # 0–100, for the progress bar.
+    progress = models.PositiveSmallIntegerField(default=0)
+    file = models.ForeignKey(
+        "core.PrivateFile", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    # What went wrong, in words for the person (never a traceback).
+    failure = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("data export")
+        verbose_name_plural = _("data exports")
+        indexes = [models.Index(fields=["user", "created_at"], name="export_user_created_idx")]
+
+    def __str__(self) -> str:
+        return f"Data export {self.public_id}"

@@ -334,6 +334,18 @@ def _logo(world: Any) -> dict[str, Any]:
     return {"logo": world.small_png()}
 
 
+def _data_export_of_volunteer(suffix: str = "") -> Callable[[Any], str]:
+    """A ready "download my data" zip of the volunteer's."""
+
+    def build(world: Any) -> str:
+        from handsup.privacy.export import do_build_export, do_request_export
+
+        export = do_build_export(export=do_request_export(user=world.users["volunteer"]))
+        return f"/my-data/download/{export.public_id}/{suffix}"
+
+    return build
+
+
 def _private_file(world: Any) -> str:
     return f"/files/{world.private_file.public_id}/"
 
@@ -342,6 +354,29 @@ MATRIX: dict[str, Expect] = {
     "": Expect(EVERYONE, why="home page"),
     "about/": Expect(EVERYONE),
     "me/": Expect(ENROLLED),
+    # "Your data": each person's own ledger, no id in the address. Withdrawing a consent
+    # finds it among one's own events: the volunteer without consents has none (404).
+    "my-data/": Expect(ENROLLED, why="one's own ledger"),
+    "my-data/consents/withdraw/": Expect(
+        ENROLLED - {"volunteer_no_consent"},
+        method="post",
+        data=lambda world: {"purpose": "found_movement"},
+        why="withdraws one's own consent to be found; nobody else's can be named",
+    ),
+    # Delete my account: each person's own page, no id in the address. Only the GET is
+    # here (the POST erases; tests in privacy/tests/test_erasure.py cover it).
+    "my-data/delete/": Expect(ENROLLED, why="one's own account; the plan of its erasure"),
+    "my-data/deleted/": Expect(PUBLIC, why="where an erased person lands, signed out"),
+    # Download my data: one's own page; an export's zip and progress are its owner's only.
+    "my-data/download/": Expect(ENROLLED, why="one's own downloads"),
+    "my-data/download/<str:public_id>/": Expect(
+        frozenset({"volunteer"}),
+        path=_data_export_of_volunteer(),
+        why="the volunteer's zip: anyone else gets the 'no such download' 404",
+    ),
+    "my-data/download/<str:public_id>/progress/": Expect(
+        frozenset({"volunteer"}), path=_data_export_of_volunteer("progress/")
+    ),
     # Putting your hand up: step 1 makes the account, so it is for anonymous people
     # (someone signed in is sent on to the next step or their profile); the other steps
     # and the profile pages are each person's own, with no id in the address.

@@ -1,0 +1,14 @@
+"""The person's own privacy pages: "Your data", download my data, delete my account.
+
+Each part keeps its routes with its views; this module only puts them under one prefix.
+"""
+
+from __future__ import annotations
+
+from handsup.privacy.views_erasure import urlpatterns as erasure_patterns
+from handsup.privacy.views_export import urlpatterns as export_patterns
+from handsup.privacy.views_ledger import urlpatterns as ledger_patterns
+
+app_name = "privacy"
+
+urlpatterns = ledger_patterns + export_patterns + erasure_patterns
