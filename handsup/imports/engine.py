@@ -33,6 +33,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from handsup.core.csv_safe import csv_lines
 from handsup.imports.columns import (
@@ -270,6 +271,17 @@ def run_import(
                 writer.set_aside(row_no, kind, first_row, values)
         finally:
             staging.drop()
+    if checker.erased_left_out:
+        outcome.notes.append(
+            ngettext(
+                "%(count)d row was left out: the person it names asked us to erase their "
+                "data, so they can only come back by joining themselves.",
+                "%(count)d rows were left out: the people they name asked us to erase their "
+                "data, so they can only come back by joining themselves.",
+                checker.erased_left_out,
+            )
+            % {"count": checker.erased_left_out}
+        )
     encodings = {file_format.encoding.removesuffix("-sig")}
     if "cp1252" in encodings:
         outcome.notes.append(_("The file was read as Windows-1252 (not UTF-8)."))

@@ -35,6 +35,7 @@ from handsup.places.postcodes import (
     UnknownPostcode,
     parse_place,
 )
+from handsup.privacy.erased import erased_addresses
 
 # A spreadsheet runs a cell starting with one of these as a formula.
 FORMULA_PREFIXES = ("=", "+", "-", "@")
@@ -138,6 +139,8 @@ class RowChecker:
             (field, index, FIELDS_BY_NAME[field]) for field, index in self.columns.items()
         ]
         self.places = places
+        # Rows left out because their address belongs to someone erased (counted only).
+        self.erased_left_out = 0
 
     def check(
         self, rows: Sequence[RawRow]
@@ -153,7 +156,12 @@ class RowChecker:
             else:
                 drafts.append((clean, raw_postcode))
         self._place(drafts, errors_by_row)
-        clean_rows = [clean for clean, _raw in drafts if clean.row not in errors_by_row]
+        left_out = self._leave_out_erased(drafts)
+        clean_rows = [
+            clean
+            for clean, _raw in drafts
+            if clean.row not in errors_by_row and clean.row not in left_out
+        ]
         rejected = [(raw, errors_by_row[raw.number]) for raw in rows if raw.number in errors_by_row]
         return clean_rows, rejected
 
@@ -302,6 +310,18 @@ class RowChecker:
             clean.postcode = code if kind is PlaceKind.POSTCODE else ""
             clean.district = district
             clean.eastings, clean.northings = point
+
+    def _leave_out_erased(self, drafts: list[tuple[CleanRow, str]]) -> set[int]:
+        """Rows whose address belongs to someone who had their data erased: they asked to
+        be forgotten, so nobody else may bring them back (they can join themselves). Like
+        rows naming an existing account, they are only counted, never pointed at, so the
+        report doesn't tell the importer who once had an account."""
+        erased = erased_addresses(
+            (clean.email for clean, _raw in drafts if clean.email), using=self.places.using
+        )
+        left_out = {clean.row for clean, _raw in drafts if clean.email and clean.email in erased}
+        self.erased_left_out += len(left_out)
+        return left_out
 
     def _reject(
         self, errors_by_row: dict[int, list[RowError]], row: int, error: PlaceError

@@ -118,3 +118,25 @@ def test_someone_who_left_the_group_is_not_added_back(cast, places, tmp_path):
     assert "left the group" in job.row_errors[0]["message"]
     assert "left the group" in report
     assert not Membership.objects.filter(user=ann, group=group).exists()
+
+
+def test_someone_erased_is_left_out_and_only_counted(cast, places, tmp_path):
+    from handsup.privacy.erased import identity_digest
+    from handsup.privacy.models import ErasedIdentity
+
+    ErasedIdentity.objects.create(digest=identity_digest("Gone.Person@example.org"))
+    content = (
+        "Name,Email,Postcode\n"
+        "Gone Person,gone.person@EXAMPLE.org,M1 1AE\n"
+        "New Person,new@example.org,\n"
+    )
+    job, report = _import(cast, tmp_path, content)
+
+    assert (job.created_count, job.rejected_count) == (1, 0)
+    assert not User.objects.filter(email="gone.person@example.org").exists()
+    assert User.objects.filter(email="new@example.org").exists()
+    # Counted, never pointed at: nothing says which row it was or whose address.
+    assert report == ""
+    assert job.row_errors == []
+    assert "gone.person" not in str(job.notes).lower()
+    assert "1 row was left out" in str(job.notes)
