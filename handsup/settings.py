@@ -104,6 +104,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "handsup.accounts.middleware.RequireMFAForPrivilegedRoles",
+    "handsup.privacy.notice.AskForFreshConsent",
 ]
 
 ROOT_URLCONF = "handsup.urls"
@@ -371,6 +372,12 @@ USE_TZ = True
 HANDSUP_SCHEDULE_TICK_SECONDS = float(os.environ.get("HANDSUP_SCHEDULE_TICK_SECONDS", "5"))
 # How many days a "download my data" zip stays downloadable before its file is deleted.
 HANDSUP_EXPORT_DAYS = int(os.environ.get("HANDSUP_EXPORT_DAYS", "7"))
+# Retention (privacy/retention.py, which checks the values, 1–120 months): a volunteer
+# away this long is asked to reconfirm and erased this many days later unless they do;
+# access-log rows older than this are counted per month and deleted.
+HANDSUP_INACTIVE_MONTHS = int(os.environ.get("HANDSUP_INACTIVE_MONTHS", "24"))
+HANDSUP_RECONFIRM_DAYS = int(os.environ.get("HANDSUP_RECONFIRM_DAYS", "30"))
+HANDSUP_ACCESS_LOG_MONTHS = int(os.environ.get("HANDSUP_ACCESS_LOG_MONTHS", "24"))
 CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "")
 
 LOGGING = {

@@ -35,6 +35,7 @@ urlpatterns = [
     path("", include("handsup.messaging.urls")),
     path("", include("handsup.needs.urls")),
     path("my-data/", include("handsup.privacy.urls")),
+    path("dpo/", include("handsup.privacy.urls_dpo")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),

@@ -92,6 +92,16 @@ class GroupSettingsForm(forms.ModelForm):
             raise forms.ValidationError(error.message, code=error.code) from error
         return self.centre_location.code
 
+    def clean_retention_months(self) -> int:
+        months = self.cleaned_data["retention_months"]
+        if months is not None and months < 1:
+            # 0 would end an ex-member's record the day they leave, before they could
+            # change their mind; retention (privacy/retention.py) works in whole months.
+            raise forms.ValidationError(
+                _("Keep an ex-member's details for at least 1 month."), code="too_short"
+            )
+        return months
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         if cleaned.get("area_centre") and not cleaned.get("area_radius_km"):
@@ -226,6 +236,15 @@ class MovementLimitsForm(forms.ModelForm):
     class Meta:
         model = MovementLimits
         fields = ["updates_per_week_normal", "updates_per_week_campaign", "max_retention_months"]
+
+    def clean_max_retention_months(self) -> int:
+        months = self.cleaned_data["max_retention_months"]
+        if months is not None and months < 1:
+            raise forms.ValidationError(
+                _("Let groups keep an ex-member's details for at least 1 month."),
+                code="too_short",
+            )
+        return months
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

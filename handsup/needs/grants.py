@@ -48,8 +48,10 @@ class GrantRow:
 
 
 def grant_state(grant: ContactGrant, now: datetime) -> str:
-    if grant.revoked_at is not None:
+    if grant.stopped_early:
         return GrantState.REVOKED
+    if grant.revoked_at is not None:
+        return GrantState.EXPIRED  # closed by retention once it had ended
     return GrantState.CURRENT if grant.expires_at > now else GrantState.EXPIRED
 
 

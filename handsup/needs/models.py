@@ -346,6 +346,12 @@ class ContactGrant(models.Model):
         return f"{self.user_id} → group {self.group_id} for need {self.need_id}"
 
     @property
+    def stopped_early(self) -> bool:
+        """Whether the person stopped sharing before the grant's end. Retention closes an
+        expired grant by setting `revoked_at` to its end, which is not a revocation."""
+        return self.revoked_at is not None and self.revoked_at < self.expires_at
+
+    @property
     def fields(self) -> list[str]:
         return ["full_name", "email", "phone"] if self.share_phone else ["full_name", "email"]
 

@@ -14,6 +14,7 @@ from django.contrib import admin
 from django.db.models import Max
 from django.http import HttpRequest
 
+from handsup.privacy.audit import record_audit
 from handsup.privacy.models import PrivacyNotice, Purpose
 from handsup.privacy.register import STANDARD_PURPOSE_CODES
 
@@ -36,7 +37,17 @@ class PurposeAdmin(admin.ModelAdmin[Purpose]):
 
 @admin.register(PrivacyNotice)
 class PrivacyNoticeAdmin(admin.ModelAdmin[PrivacyNotice]):
-    list_display = ["version", "published_at"]
+    list_display = ["version", "published_at", "needs_fresh_consent"]
+
+    def save_model(self, request: HttpRequest, obj: PrivacyNotice, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if obj.published_at is not None:
+            record_audit(
+                actor=request.user,
+                action="privacy.notice_published",
+                obj=obj,
+                details={"version": obj.version, "needs_fresh_consent": obj.needs_fresh_consent},
+            )
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         newest = PrivacyNotice.objects.aggregate(newest=Max("version"))["newest"] or 0

@@ -11,6 +11,8 @@ class PrivacyConfig(AppConfig):
     def ready(self) -> None:
         from handsup.privacy import (
             inventory_fields,  # noqa: F401  (this app's own fields)
+            notice,  # noqa: F401  (the sign-in check for fresh consent)
+            retention,  # noqa: F401  (the daily job and the sign-in receiver)
             tasks,  # noqa: F401  (registers the periodic job)
         )
         from handsup.privacy.register import restore_standard_register_after_migrate

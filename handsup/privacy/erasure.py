@@ -62,7 +62,7 @@ from handsup.needs.models import HoursLog, Invitation, MatchingChange, MatchingR
 from handsup.people.models import Person, Profile
 from handsup.privacy.audit import record_audit
 from handsup.privacy.erased import identity_digest
-from handsup.privacy.inventory import ERASURE_CHOICES, ERASURE_MEANING, Erasure
+from handsup.privacy.inventory import ERASURE_CHOICES, ERASURE_MEANING, Erasure, inventory
 from handsup.privacy.models import AuditEntry, DataExport, ErasedIdentity
 from handsup.privacy.ownership import Link, links, person_pk_of
 
@@ -701,6 +701,32 @@ def _delete_own_rows(
     return deleters
 
 
+def _empty_kept_rows(user: User, person_pk: int | None, report: ErasureReport) -> None:
+    """Rows kept pointing at the emptied account (a link registered `keep`) lose their
+    other personal fields registered `delete`: the row stays, its words about the person
+    go (a data-protection request keeps its dates and outcome, not how the requester
+    described themselves)."""
+    link_fields = {(link.entry.model, link.field) for link in links()}
+    for link in links():
+        if link.kind != "own" or link.entry.erasure != "keep":
+            continue
+        lookup = link.lookup(user.pk, person_pk)
+        if lookup is None:
+            continue
+        emptied: dict[str, Any] = {}
+        for entry in inventory.personal_fields(link.entry.model):
+            if entry.erasure != "delete" or (entry.model, entry.field) in link_fields:
+                continue
+            field = link.model._meta.get_field(entry.field)
+            if field.null:
+                emptied[entry.field] = None
+            elif isinstance(field, (models.CharField, models.TextField)):
+                emptied[entry.field] = ""
+        if emptied:
+            n = link.model._default_manager.filter(**lookup).update(**emptied)
+            _count(report, f"{link.entry.model} (emptied)", n)
+
+
 def _refresh_index(using: str) -> None:
     """Tell this process's matching index now, rather than at its next refresh."""
     from handsup.needs.index import refresh_built_index
@@ -752,6 +778,7 @@ def do_erase_person(*, user: User, actor: User | None) -> ErasureReport:
     _clear_mentions(user, report)
     n = HoursLog.objects.filter(invitation__in=kept_pks).exclude(note="").update(note="")
     _count(report, "needs.hourslog (notes cleared)", n)
+    _empty_kept_rows(user, person_pk, report)
     on_commit.extend(_delete_own_rows(user, person_pk, kept_pks, report))
     user.groups.clear()
     user.user_permissions.clear()
@@ -781,7 +808,7 @@ def do_erase_person(*, user: User, actor: User | None) -> ErasureReport:
         actor=None if by_self else actor,
         action="privacy.person_erased",
         details={
-            "requested_by": "self" if by_self else "officer",
+            "requested_by": "self" if by_self else ("officer" if actor else "retention"),
             "rows": report.total,
             "identities_kept_hashed": report.identities,
         },

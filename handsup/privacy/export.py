@@ -54,7 +54,6 @@ from handsup.privacy.inventory import (
 )
 from handsup.privacy.models import DataExport
 from handsup.privacy.ownership import PLAIN_KEY_COLUMNS, Link, Target, links, person_pk_of
-
 from handsup.privacy.tasks import build_data_export
 
 logger = logging.getLogger("handsup.privacy")

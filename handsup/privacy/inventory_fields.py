@@ -155,3 +155,94 @@ not_personal(
     "failure",
     why="describes the download; personal only through `user`, and erased with it",
 )
+
+not_personal(
+    "privacy.PrivacyNotice",
+    "needs_fresh_consent",
+    why="describes a version of the notice",
+)
+
+# The data protection officer's desk.
+not_personal("privacy.DataRequest", "id", why="internal row number")
+personal(
+    "privacy.DataRequest",
+    "subject",
+    what="whose data a data-protection request is about",
+    export_section="activity",
+    erasure="keep",
+    note="the request stays on the desk's record (the law asks us to show we answered), "
+    "pointing at the emptied account",
+)
+personal(
+    "privacy.DataRequest",
+    "requester_details",
+    what="how someone who asked by post, phone or email described themselves",
+    export_section="activity",
+    erasure="delete",
+    note="cleared when the request is closed, and at erasure",
+)
+for name, what in (
+    ("identity_checked_by", "which officer checked the requester's identity"),
+    ("handled_by", "which officer handled the request"),
+):
+    personal(
+        "privacy.DataRequest",
+        name,
+        what=what,
+        export_section="activity",
+        erasure="anonymise",
+    )
+not_personal(
+    "privacy.DataRequest",
+    "public_id",
+    "kind",
+    "channel",
+    "status",
+    "received_on",
+    "due_on",
+    "extended_to",
+    "extension_reason",
+    "identity_checked_at",
+    "identity_check_note",
+    "created_at",
+    "closed_at",
+    "outcome",
+    why="describes the request; personal only through `subject`, and the desk writes "
+    "these in words that don't name the requester",
+)
+
+# Retention.
+not_personal("privacy.ReconfirmRequest", "id", why="internal row number")
+personal(
+    "privacy.ReconfirmRequest",
+    "user",
+    what="who was asked whether to keep their account after a long time away",
+    export_section="account",
+    erasure="delete",
+)
+not_personal(
+    "privacy.ReconfirmRequest",
+    "asked_at",
+    "anonymise_after",
+    "confirmed_at",
+    why="describes the question; personal only through `user`, and erased with it",
+)
+not_personal(
+    "privacy.RetentionRun",
+    "id",
+    "started_at",
+    "finished_at",
+    "as_of",
+    "dry_run",
+    "report",
+    why="what a retention run did, as counts per rule; nobody is named",
+)
+not_personal(
+    "privacy.AccessLogSummary",
+    "id",
+    "month",
+    "group",
+    "purpose",
+    "reads",
+    why="old access-log rows counted per group, purpose and month; nobody is named",
+)

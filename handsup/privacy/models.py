@@ -102,6 +102,16 @@ class PrivacyNotice(models.Model):
         blank=True,
         help_text=_("Empty while a draft. The newest published version is the current one."),
     )
+    needs_fresh_consent = models.BooleanField(
+        _("needs fresh consent"),
+        # A database default too, so rows written by older migrations' code still save.
+        default=False,
+        db_default=False,
+        help_text=_(
+            "The change is big enough that people must agree again: each is asked at their "
+            "next visit, and until they do, only what needs no consent continues."
+        ),
+    )
 
     objects: ClassVar[PrivacyNoticeQuerySet] = PrivacyNoticeQuerySet.as_manager()  # type: ignore[assignment]
 
@@ -301,3 +311,129 @@ class DataExport(PublicIdModel):
 
     def __str__(self) -> str:
         return f"Data export {self.public_id}"
+
+
+class DataRequest(PublicIdModel):
+    """A data-protection request (access, erasure, rectification, objection), however it
+    arrived, on the data protection officer's desk: received on a date, due one calendar
+    month later (extendable to three months, with a recorded reason, within the first
+    month), identity checked before anything is done."""
+
+    class Kind(models.TextChoices):
+        ACCESS = "access", _("Access (a copy of their data)")
+        ERASURE = "erasure", _("Erasure")
+        RECTIFICATION = "rectification", _("Rectification (correct their data)")
+        OBJECTION = "objection", _("Objection (stop processing)")
+
+    class Channel(models.TextChoices):
+        WEB = "web", _("On the website")
+        EMAIL = "email", _("By email")
+        POST = "post", _("By post")
+        PHONE = "phone", _("By phone")
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", _("Received")
+        IDENTITY_CHECKED = "identity_checked", _("Identity checked")
+        COMPLETED = "completed", _("Completed")
+        REFUSED = "refused", _("Refused")
+
+    kind = models.CharField(max_length=15, choices=Kind.choices)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.RECEIVED)
+    # Whose data, once the desk has matched the request to an account.
+    subject = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="data_requests",
+    )
+    # How the requester described themselves (a name and address from a letter, say),
+    # until the desk matches them; cleared when the request is closed.
+    requester_details = models.TextField(blank=True)
+    received_on = models.DateField()
+    due_on = models.DateField()
+    extended_to = models.DateField(null=True, blank=True)
+    extension_reason = models.TextField(blank=True)
+    identity_checked_at = models.DateTimeField(null=True, blank=True)
+    identity_checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # How identity was checked, in words (never a copy of the document).
+    identity_check_note = models.CharField(max_length=300, blank=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = _("data-protection request")
+        verbose_name_plural = _("data-protection requests")
+        indexes = [models.Index(fields=["status", "due_on"], name="data_request_due_idx")]
+
+    def __str__(self) -> str:
+        return f"Data request {self.public_id}"
+
+
+class ReconfirmRequest(models.Model):
+    """A volunteer inactive for long enough was asked whether to keep their account;
+    unless they sign in or confirm by `anonymise_after`, retention erases it."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reconfirm_requests"
+    )
+    asked_at = models.DateTimeField()
+    anonymise_after = models.DateTimeField()
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["anonymise_after"], name="reconfirm_due_idx")]
+
+    def __str__(self) -> str:
+        return f"Reconfirm request {self.pk}"
+
+
+class RetentionRun(models.Model):
+    """One run of retention (scheduled, or `handsup retention`): what it did, or with
+    `dry_run` would do, as counts per rule. No personal data in `report`."""
+
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # The moment the rules were applied as of (the clock, or a test's).
+    as_of = models.DateTimeField()
+    dry_run = models.BooleanField(default=False)
+    report = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"Retention run {self.pk}"
+
+
+class AccessLogSummary(models.Model):
+    """Access-log rows older than the kept period, aggregated: how many reads of which
+    purpose a group made in a month, with nobody named."""
+
+    month = models.DateField(help_text=_("The first day of the month."))
+    group = models.ForeignKey(
+        "groups.Group", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    purpose = models.CharField(max_length=50)
+    reads = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["group", "month"], name="access_summary_group_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.reads} reads for {self.purpose} in {self.month:%Y-%m}"

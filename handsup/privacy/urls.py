@@ -8,7 +8,11 @@ from __future__ import annotations
 from handsup.privacy.views_erasure import urlpatterns as erasure_patterns
 from handsup.privacy.views_export import urlpatterns as export_patterns
 from handsup.privacy.views_ledger import urlpatterns as ledger_patterns
+from handsup.privacy.views_notice import urlpatterns as notice_patterns
+from handsup.privacy.views_retention import keep_urlpatterns
 
 app_name = "privacy"
 
-urlpatterns = ledger_patterns + export_patterns + erasure_patterns
+urlpatterns = (
+    ledger_patterns + export_patterns + erasure_patterns + notice_patterns + keep_urlpatterns
+)

@@ -350,10 +350,62 @@ def _private_file(world: Any) -> str:
     return f"/files/{world.private_file.public_id}/"
 
 
+# The data protection officer's desk: officers and platform admins only.
+DPO_DESK = frozenset({"dpo", "platform_admin"})
+
+
+def _data_request(
+    suffix: str = "", *, kind: str = "erasure", matched: bool = True, checked: bool = False
+) -> Callable[[Any], str]:
+    """A postal request logged today by the DPO, about the volunteer when `matched`,
+    with their identity checked when `checked`."""
+
+    def build(world: Any) -> str:
+        from django.utils import timezone
+
+        from handsup.privacy.desk import do_check_identity, do_log_request
+
+        officer = world.users["dpo"]
+        data_request = do_log_request(
+            officer=officer,
+            kind=kind,
+            channel="post",
+            received_on=timezone.localdate(),
+            requester_details="Vera V, 1 Letter Lane",
+            subject=world.users["volunteer"] if matched else None,
+        )
+        if checked:
+            do_check_identity(officer=officer, data_request=data_request, note="Called them")
+        return f"/dpo/requests/{data_request.public_id}/{suffix}"
+
+    return build
+
+
+def _desk_export(world: Any) -> str:
+    """An access request whose export the desk has built."""
+    from handsup.privacy.desk import do_run_export
+    from handsup.privacy.models import DataRequest
+
+    page = _data_request(kind="access", checked=True)(world)
+    data_request = DataRequest.objects.get(public_id=page.split("/")[3])
+    do_run_export(officer=world.users["dpo"], data_request=data_request)
+    return f"{page}export/download/"
+
+
+def _extension(world: Any) -> dict[str, str]:
+    from django.utils import timezone
+
+    from handsup.privacy.desk import latest_extension
+
+    latest = latest_extension(timezone.localdate())
+    return {"extend-extended_to": latest.isoformat(), "extend-reason": "Many records"}
+
+
 MATRIX: dict[str, Expect] = {
     "": Expect(EVERYONE, why="home page"),
     "about/": Expect(EVERYONE),
     "me/": Expect(ENROLLED),
+    "my-data/keep-my-account/": Expect(ENROLLED, why="one's own question; a GET changes nothing"),
     # "Your data": each person's own ledger, no id in the address. Withdrawing a consent
     # finds it among one's own events: the volunteer without consents has none (404).
     "my-data/": Expect(ENROLLED, why="one's own ledger"),
@@ -367,6 +419,12 @@ MATRIX: dict[str, Expect] = {
     # here (the POST erases; tests in privacy/tests/test_erasure.py cover it).
     "my-data/delete/": Expect(ENROLLED, why="one's own account; the plan of its erasure"),
     "my-data/deleted/": Expect(PUBLIC, why="where an erased person lands, signed out"),
+    "my-data/notice/": Expect(
+        ENROLLED, why="the privacy notice, and agreeing again to one's own consents"
+    ),
+    # The record of processing: the data protection officer and platform admins.
+    "dpo/record/": Expect(frozenset({"dpo", "platform_admin"})),
+    "dpo/record.csv": Expect(frozenset({"dpo", "platform_admin"})),
     # Download my data: one's own page; an export's zip and progress are its owner's only.
     "my-data/download/": Expect(ENROLLED, why="one's own downloads"),
     "my-data/download/<str:public_id>/": Expect(
@@ -377,6 +435,8 @@ MATRIX: dict[str, Expect] = {
     "my-data/download/<str:public_id>/progress/": Expect(
         frozenset({"volunteer"}), path=_data_export_of_volunteer("progress/")
     ),
+    # Retention's reports: counts only, for the data protection officer and platform admins.
+    "dpo/retention/": Expect(frozenset({"dpo", "platform_admin"}), why="retention reports"),
     # Putting your hand up: step 1 makes the account, so it is for anonymous people
     # (someone signed in is sent on to the next step or their profile); the other steps
     # and the profile pages are each person's own, with no id in the address.
@@ -631,6 +691,49 @@ MATRIX: dict[str, Expect] = {
     "platform/people/<str:public_id>/suspend/": Expect(
         frozenset({"platform_admin"}),
         path=lambda world: f"/platform/people/{world.users['volunteer_other'].public_id}/suspend/",
+    ),
+    # The DPO's desk (privacy/views_desk.py): every step posts to its own address.
+    "dpo/": Expect(DPO_DESK, why="the open requests; names nobody"),
+    "dpo/requests/new/": Expect(DPO_DESK),
+    "dpo/requests/<str:public_id>/": Expect(
+        DPO_DESK, path=_data_request(), why="names the matched account, access-logged"
+    ),
+    "dpo/requests/<str:public_id>/match/": Expect(
+        DPO_DESK,
+        path=_data_request("match/", kind="access", matched=False),
+        method="post",
+        data=lambda world: {"match-email": world.users["volunteer"].email},
+    ),
+    "dpo/requests/<str:public_id>/identity/": Expect(
+        DPO_DESK,
+        path=_data_request("identity/"),
+        method="post",
+        data=lambda world: {"identity-note": "Called the number on their account"},
+    ),
+    "dpo/requests/<str:public_id>/extend/": Expect(
+        DPO_DESK, path=_data_request("extend/"), method="post", data=_extension
+    ),
+    "dpo/requests/<str:public_id>/export/": Expect(
+        DPO_DESK,
+        path=_data_request("export/", kind="access", checked=True),
+        method="post",
+        why="builds the volunteer's export, owned by them",
+    ),
+    "dpo/requests/<str:public_id>/export/download/": Expect(
+        DPO_DESK, path=_desk_export, why="the volunteer's zip, access-logged"
+    ),
+    "dpo/requests/<str:public_id>/erase/": Expect(
+        DPO_DESK,
+        path=_data_request("erase/", checked=True),
+        method="post",
+        data=lambda world: {"erase-confirm": "on"},
+        why="erases the volunteer (undone after each persona)",
+    ),
+    "dpo/requests/<str:public_id>/close/": Expect(
+        DPO_DESK,
+        path=_data_request("close/"),
+        method="post",
+        data=lambda world: {"close-status": "refused", "close-outcome": "Withdrawn"},
     ),
     # Account pages: a signed-in person manages their own account only.
     "accounts/login/": Expect(frozenset({"anonymous"}), why="signed-in people are redirected"),

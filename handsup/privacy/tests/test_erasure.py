@@ -402,3 +402,29 @@ def test_the_plan_costs_one_query_per_link(cast, volunteer, django_assert_max_nu
 
     with django_assert_max_num_queries(len(links()) + 8):
         erasure_plan(volunteer)
+
+
+def test_a_kept_request_to_the_desk_loses_how_the_requester_described_themselves(cast):
+    """A data-protection request about the person stays on the desk's record (the
+    inventory keeps it), emptied of the words that describe them."""
+    from datetime import date
+
+    from handsup.privacy.models import DataRequest
+
+    user: User = cast.users["volunteer"]
+    request = DataRequest.objects.create(
+        subject=user,
+        kind=DataRequest.Kind.ACCESS,
+        channel=DataRequest.Channel.POST,
+        received_on=date(2026, 11, 2),
+        due_on=date(2026, 12, 2),
+        requester_details="Vera Volunteer, 1 Canary Street, Manchester",
+        outcome="Sent a copy by post.",
+    )
+    report = do_erase_person(user=user, actor=user)
+
+    request.refresh_from_db()
+    assert request.subject_id == user.pk  # the emptied account
+    assert request.requester_details == ""
+    assert request.outcome == "Sent a copy by post."
+    assert report.counts["privacy.datarequest (emptied)"] == 1

@@ -73,8 +73,10 @@ from handsup.privacy.models import (
     AuditEntry,
     ConsentEvent,
     DataExport,
+    DataRequest,
     PrivacyNotice,
     Purpose,
+    ReconfirmRequest,
 )
 from handsup.privacy.ownership import links
 from handsup.privacy.tasks import build_data_export, delete_expired_data_exports
@@ -522,6 +524,29 @@ def _fill_every_field(token: str) -> Filled:
     you("core.privatefile", "owner")
     DataExport.objects.create(user=subject, status="failed")
     you("privacy.dataexport", "user")
+
+    # Requests to the data protection officer: one about them, one they handled.
+    DataRequest.objects.create(
+        subject=subject,
+        kind=DataRequest.Kind.ACCESS,
+        channel=DataRequest.Channel.POST,
+        received_on=WHEN.date(),
+        due_on=WHEN.date() + timedelta(days=31),
+        **expect("privacy.datarequest", requester_details=marker()),
+    )
+    you("privacy.datarequest", "subject")
+    DataRequest.objects.create(
+        subject=other,
+        kind=DataRequest.Kind.OBJECTION,
+        channel=DataRequest.Channel.PHONE,
+        received_on=WHEN.date(),
+        due_on=WHEN.date() + timedelta(days=31),
+        identity_checked_by=subject,
+        handled_by=subject,
+    )
+    you("privacy.datarequest", "identity_checked_by", "handled_by")
+    ReconfirmRequest.objects.create(user=subject, asked_at=WHEN, anonymise_after=WHEN)
+    you("privacy.reconfirmrequest", "user")
 
     assert other_code.person_id == other_person.pk
     return Filled(
