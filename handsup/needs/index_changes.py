@@ -13,6 +13,9 @@ table through `narrow.note_asks`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from allauth.account.models import EmailAddress
@@ -28,13 +31,28 @@ from handsup.needs.narrow import rebuild_rows, sync_outcomes, sync_rows
 from handsup.people.models import DateAway, Person, PersonSkill, Profile
 from handsup.privacy.models import ConsentEvent
 
+# Accounts whose changes are not being noted one by one (`changes_held`).
+_held: ContextVar[frozenset[int]] = ContextVar("matching_changes_held", default=frozenset())
+
+
+@contextmanager
+def changes_held(user_id: int) -> Iterator[None]:
+    """Within the block, changes to account `user_id` are not noted row by row (erasure
+    deletes dozens of their rows, each with its signal); the caller must `note_change`
+    them once afterwards, in the same transaction."""
+    token = _held.set(_held.get() | {user_id})
+    try:
+        yield
+    finally:
+        _held.reset(token)
+
 
 def note_change(user_id: int | None, *, using: str = DEFAULT_DB_ALIAS, narrow: str = "row") -> None:
     """Record that something the index holds about account `user_id` changed, and bring
     their narrow row up to date: all of it (`narrow="row"`), only the outcome counters
     (`"outcomes"`: an invitation), or none of it (`"none"`: blocks, memberships and
     dates away, which are per group or per need and not in the table)."""
-    if user_id is None:
+    if user_id is None or user_id in _held.get():
         return
     MatchingChange.objects.using(using).create(user_id=user_id)
     if narrow == "row":

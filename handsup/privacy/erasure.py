@@ -57,7 +57,7 @@ from handsup.core.models import DemoMail, PrivateFile
 from handsup.groups.models import Group, Membership
 from handsup.imports.models import ImportedPerson, ImportJob
 from handsup.messaging.models import Kind, Message
-from handsup.needs.index_changes import note_change
+from handsup.needs.index_changes import changes_held, note_change
 from handsup.needs.models import HoursLog, Invitation, MatchingChange, MatchingRow
 from handsup.people.models import Person, Profile
 from handsup.privacy.audit import record_audit
@@ -628,9 +628,15 @@ def _report_rows_mentioning(text: str, needles: list[str]) -> set[int]:
 
 
 def _delete_sessions(user: User, report: ErasureReport) -> None:
-    """Every signed-in browser of theirs: the session data names the account."""
+    """Every signed-in browser of theirs: the session data names the account. Sessions
+    are made at sign-in, so someone who never signed in has none, and any session of
+    theirs still usable expires after their last sign-in: only those are read (the
+    table isn't indexed by account)."""
+    if user.last_login is None:
+        return
     theirs = []
-    for session in Session.objects.iterator(chunk_size=BATCH):
+    live = Session.objects.filter(expire_date__gte=user.last_login)
+    for session in live.iterator(chunk_size=BATCH):
         # A session that can't be decoded is empty: nobody's.
         data = session.get_decoded()
         if str(data.get("_auth_user_id", "")) == str(user.pk):
@@ -763,44 +769,47 @@ def do_erase_person(*, user: User, actor: User | None) -> ErasureReport:
     )
     report.identities = len(plan.addresses)
 
-    # Copies found by value, while the rows that lead to them still exist.
     on_commit: list[Callable[[], None]] = []
-    _scrub_admin_history(user, person_pk, report)
-    _scrub_audit(own_ids, report)
-    _scrub_messages(user, traces, report)
-    _scrub_demo_mail(traces, report)
-    on_commit.extend(_import_files(user, traces, report))
-    _delete_task_results(traces, own_ids, report)
-    _delete_sessions(user, report)
+    # Their rows go by the dozen, and each would tell matching on its own: held, and
+    # told once at the end.
+    with changes_held(user.pk):
+        # Copies found by value, while the rows that lead to them still exist.
+        _scrub_admin_history(user, person_pk, report)
+        _scrub_audit(own_ids, report)
+        _scrub_messages(user, traces, report)
+        _scrub_demo_mail(traces, report)
+        on_commit.extend(_import_files(user, traces, report))
+        _delete_task_results(traces, own_ids, report)
+        _delete_sessions(user, report)
 
-    # Links: mentions cleared, the yeses a group keeps emptied of their words, the rest
-    # deleted (cascades take what hangs off each row).
-    _clear_mentions(user, report)
-    n = HoursLog.objects.filter(invitation__in=kept_pks).exclude(note="").update(note="")
-    _count(report, "needs.hourslog (notes cleared)", n)
-    _empty_kept_rows(user, person_pk, report)
-    on_commit.extend(_delete_own_rows(user, person_pk, kept_pks, report))
-    user.groups.clear()
-    user.user_permissions.clear()
+        # Links: mentions cleared, the yeses a group keeps emptied of their words, the
+        # rest deleted (cascades take what hangs off each row).
+        _clear_mentions(user, report)
+        n = HoursLog.objects.filter(invitation__in=kept_pks).exclude(note="").update(note="")
+        _count(report, "needs.hourslog (notes cleared)", n)
+        _empty_kept_rows(user, person_pk, report)
+        on_commit.extend(_delete_own_rows(user, person_pk, kept_pks, report))
+        user.groups.clear()
+        user.user_permissions.clear()
 
-    # The tombstone: an update, not `save()`, so nothing treats it as a live account.
-    User.objects.filter(pk=user.pk).update(
-        email=f"erased-{secrets.token_hex(12)}@{ERASED_DOMAIN}",
-        full_name="",
-        password=make_password(None),
-        is_active=False,
-        is_staff=False,
-        is_superuser=False,
-        last_login=None,
-        date_joined=now,
-        public_id=new_public_id(),
-        erased_at=now,
-    )
+        # The tombstone: an update, not `save()`, so nothing treats it as a live account.
+        User.objects.filter(pk=user.pk).update(
+            email=f"erased-{secrets.token_hex(12)}@{ERASED_DOMAIN}",
+            full_name="",
+            password=make_password(None),
+            is_active=False,
+            is_staff=False,
+            is_superuser=False,
+            last_login=None,
+            date_joined=now,
+            public_id=new_public_id(),
+            erased_at=now,
+        )
 
-    # Matching: earlier change rows named the live account; one new row (naming only the
-    # emptied one) makes every index drop them, and their narrow row is gone.
-    MatchingChange.objects.filter(user_id=user.pk).delete()
-    MatchingRow.objects.filter(user_id=user.pk).delete()
+        # Matching: earlier change rows named the live account; one new row (naming only
+        # the emptied one) makes every index drop them, and their narrow row is gone.
+        MatchingChange.objects.filter(user_id=user.pk).delete()
+        MatchingRow.objects.filter(user_id=user.pk).delete()
     note_change(user.pk)
 
     report.seconds = time.monotonic() - started

@@ -428,3 +428,22 @@ def test_a_kept_request_to_the_desk_loses_how_the_requester_described_themselves
     assert request.requester_details == ""
     assert request.outcome == "Sent a copy by post."
     assert report.counts["privacy.datarequest (emptied)"] == 1
+
+
+def test_matching_is_told_once_not_row_by_row(cast, volunteer):
+    """Erasure deletes dozens of the person's rows; matching hears of it once, after
+    them, and nobody else's changes are held back meanwhile."""
+    from handsup.needs.index_changes import changes_held, note_change
+    from handsup.needs.models import MatchingChange
+
+    other = cast.users["volunteer_other"]
+    theirs = MatchingChange.objects.filter(user_id=volunteer.pk)
+    others = MatchingChange.objects.filter(user_id=other.pk)
+    before = (theirs.count(), others.count())
+    with changes_held(volunteer.pk):
+        note_change(volunteer.pk)
+        note_change(other.pk)
+    assert (theirs.count(), others.count()) == (before[0], before[1] + 1)
+
+    do_erase_person(user=volunteer, actor=volunteer)
+    assert MatchingChange.objects.filter(user_id=volunteer.pk).count() == 1
