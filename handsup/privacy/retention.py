@@ -82,7 +82,7 @@ logger = logging.getLogger("handsup.retention")
 # The longest any period may be set to: ten years.
 MAX_MONTHS = 120
 MAX_RECONFIRM_DAYS = 365
-# Erasure goes one person at a time (about three a second on PostgreSQL): a run erases at
+# Erasure goes one person at a time (a few a second on PostgreSQL): a run erases at
 # most this many, so the daily run ends within the day; the rest wait for the next one.
 ERASURES_PER_RUN = 2000
 
