@@ -50,6 +50,12 @@ def is_platform_admin(user: Any) -> bool:
     return MovementRole.Role.PLATFORM_ADMIN in movement_roles(user)
 
 
+def works_on_data_protection(user: Any) -> bool:
+    """Data protection officers, and platform admins: the desk, retention's reports and
+    the record of processing."""
+    return bool(movement_roles(user) & {MovementRole.Role.DPO, MovementRole.Role.PLATFORM_ADMIN})
+
+
 def holds_privileged_role(user: Any) -> bool:
     """Organisers, admins and every movement-wide role must enrol MFA."""
     if not getattr(user, "is_authenticated", False):

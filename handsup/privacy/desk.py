@@ -34,8 +34,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from handsup.accounts.models import User
-from handsup.groups.models import MovementRole
-from handsup.groups.permissions import movement_roles
+from handsup.groups.permissions import works_on_data_protection
 from handsup.messaging.actions import do_unsubscribe
 from handsup.messaging.models import Unsubscribe
 from handsup.privacy.audit import record_audit
@@ -43,7 +42,6 @@ from handsup.privacy.erasure import ErasureRefused, do_erase_person, erasure_pla
 from handsup.privacy.export import do_build_export
 from handsup.privacy.models import AuditEntry, DataExport, DataRequest
 
-DESK_ROLES = frozenset({MovementRole.Role.DPO, MovementRole.Role.PLATFORM_ADMIN})
 OPEN = (DataRequest.Status.RECEIVED, DataRequest.Status.IDENTITY_CHECKED)
 CLOSED = (DataRequest.Status.COMPLETED, DataRequest.Status.REFUSED)
 EXPORT_BUILT = "privacy.request_export_built"
@@ -57,11 +55,6 @@ class RequestRefused(Exception):
         super().__init__(message)
         self.message = message
         self.field = field
-
-
-def may_use_desk(user: Any) -> bool:
-    """Data protection officers and platform admins work the desk."""
-    return bool(movement_roles(user) & DESK_ROLES)
 
 
 # --- The clock ------------------------------------------------------------------------------
@@ -135,7 +128,7 @@ def desk_rows(*, today: date | None = None) -> list[DeskRow]:
 def access_data_request(user: Any, public_id: str) -> DataRequest:
     """The request, for someone who works the desk; anyone else, and a made-up id, get
     `DataRequest.DoesNotExist` alike."""
-    if not may_use_desk(user):
+    if not works_on_data_protection(user):
         raise DataRequest.DoesNotExist
     return DataRequest.objects.select_related("subject", "identity_checked_by", "handled_by").get(
         public_id=public_id

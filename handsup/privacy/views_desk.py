@@ -12,13 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from functools import wraps
 from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -48,9 +45,9 @@ from handsup.privacy.desk import (
     do_run_export,
     find_account,
     latest_extension,
-    may_use_desk,
     objection_applied,
 )
+from handsup.privacy.dpo_access import dpo_view
 from handsup.privacy.erasure import erasure_plan
 from handsup.privacy.models import DataExport, DataRequest
 
@@ -210,21 +207,6 @@ class CloseForm(forms.Form):
 
 # --- Access ---------------------------------------------------------------------------------
 
-View = Callable[..., HttpResponseBase]
-
-
-def desk_view(view: View) -> View:
-    """Signed in, and a data protection officer or platform admin (403 otherwise)."""
-
-    @login_required
-    @wraps(view)
-    def wrapped(request: AuthenticatedRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if not may_use_desk(request.user):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapped
-
 
 def _request_or_404(request: AuthenticatedRequest, public_id: str) -> DataRequest:
     try:
@@ -236,7 +218,7 @@ def _request_or_404(request: AuthenticatedRequest, public_id: str) -> DataReques
 # --- Pages ----------------------------------------------------------------------------------
 
 
-@desk_view
+@dpo_view
 @require_GET
 def desk(request: AuthenticatedRequest) -> HttpResponse:
     return render(
@@ -250,7 +232,7 @@ def desk(request: AuthenticatedRequest) -> HttpResponse:
     )
 
 
-@desk_view
+@dpo_view
 @require_http_methods(["GET", "POST"])
 def log_request(request: AuthenticatedRequest) -> HttpResponse:
     if request.method == "POST":
@@ -337,7 +319,7 @@ def _page(
     )
 
 
-@desk_view
+@dpo_view
 @require_GET
 def request_page(request: AuthenticatedRequest, public_id: str) -> HttpResponse:
     return _page(request, _request_or_404(request, public_id))
@@ -382,7 +364,7 @@ def _step(
     return redirect("dpo:request", data_request.public_id)
 
 
-@desk_view
+@dpo_view
 @require_POST
 def match_subject(request: AuthenticatedRequest, public_id: str) -> HttpResponse:
     def act(data_request: DataRequest, data: dict[str, Any]) -> None:
@@ -400,7 +382,7 @@ def match_subject(request: AuthenticatedRequest, public_id: str) -> HttpResponse
     )
 
 
-@desk_view
+@dpo_view
 @require_POST
 def check_identity(request: AuthenticatedRequest, public_id: str) -> HttpResponse:
     return _step(
@@ -415,7 +397,7 @@ def check_identity(request: AuthenticatedRequest, public_id: str) -> HttpRespons
     )
 
 
-@desk_view
+@dpo_view
 @require_POST
 def extend(request: AuthenticatedRequest, public_id: str) -> HttpResponse:
     return _step(
@@ -433,7 +415,7 @@ def extend(request: AuthenticatedRequest, public_id: str) -> HttpResponse:
     )
 
 
-@desk_view
+@dpo_view
 @require_POST
 def run_export(request: AuthenticatedRequest, public_id: str) -> HttpResponse:
     data_request = _request_or_404(request, public_id)
@@ -453,7 +435,7 @@ def _downloadable(export: DataExport) -> bool:
     )
 
 
-@desk_view
+@dpo_view
 @require_GET
 def export_download(request: AuthenticatedRequest, public_id: str) -> HttpResponseBase:
     data_request = _request_or_404(request, public_id)
@@ -478,7 +460,7 @@ def export_download(request: AuthenticatedRequest, public_id: str) -> HttpRespon
     return response
 
 
-@desk_view
+@dpo_view
 @require_POST
 def run_erasure(request: AuthenticatedRequest, public_id: str) -> HttpResponse:
     return _step(
@@ -493,7 +475,7 @@ def run_erasure(request: AuthenticatedRequest, public_id: str) -> HttpResponse:
     )
 
 
-@desk_view
+@dpo_view
 @require_POST
 def close(request: AuthenticatedRequest, public_id: str) -> HttpResponse:
     response = _step(

@@ -6,10 +6,6 @@ platform does, not anyone: it holds no personal data, so reading it is not acces
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import URLPattern, path
@@ -17,21 +13,12 @@ from django.utils import timezone
 
 from handsup.core.csv_safe import csv_lines
 from handsup.core.http import AuthenticatedRequest
-from handsup.groups.models import MovementRole
-from handsup.groups.permissions import movement_roles
+from handsup.privacy.dpo_access import dpo_view
 from handsup.privacy.processing_record import HEADER, data_categories, record_of_processing
 
-RECORD_READERS = frozenset({MovementRole.Role.DPO, MovementRole.Role.PLATFORM_ADMIN})
 
-
-def may_read_record(user: Any) -> bool:
-    return bool(movement_roles(user) & RECORD_READERS)
-
-
-@login_required
+@dpo_view
 def record(request: AuthenticatedRequest) -> HttpResponse:
-    if not may_read_record(request.user):
-        raise PermissionDenied
     return render(
         request,
         "privacy/record.html",
@@ -39,10 +26,8 @@ def record(request: AuthenticatedRequest) -> HttpResponse:
     )
 
 
-@login_required
+@dpo_view
 def record_csv(request: AuthenticatedRequest) -> HttpResponse:
-    if not may_read_record(request.user):
-        raise PermissionDenied
     # Purposes' names and wording are typed by platform admins: neutralised like any CSV.
     body = "".join(csv_lines(HEADER, (row.cells() for row in record_of_processing())))
     response = HttpResponse(body, content_type="text/csv; charset=utf-8")

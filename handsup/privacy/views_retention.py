@@ -14,11 +14,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
@@ -27,24 +24,16 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from handsup.core.http import AuthenticatedRequest
-from handsup.groups.models import MovementRole
-from handsup.groups.permissions import movement_roles
+from handsup.privacy.dpo_access import dpo_view
 from handsup.privacy.models import ReconfirmRequest, RetentionRun
 from handsup.privacy.retention import do_keep_account
 
 RECENT_RUNS = 30
-READERS = frozenset({MovementRole.Role.DPO, MovementRole.Role.PLATFORM_ADMIN})
 
 
-def may_read_retention_reports(user: Any) -> bool:
-    return bool(movement_roles(user) & READERS)
-
-
-@login_required
+@dpo_view
 @require_GET
 def retention_reports(request: AuthenticatedRequest) -> HttpResponse:
-    if not may_read_retention_reports(request.user):
-        raise PermissionDenied("Retention reports are for the data protection officer.")
     runs = list(RetentionRun.objects.order_by("-started_at", "-pk")[:RECENT_RUNS])
     return render(request, "privacy/retention_reports.html", {"runs": runs})
 
