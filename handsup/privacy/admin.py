@@ -14,8 +14,8 @@ from django.contrib import admin
 from django.db.models import Max
 from django.http import HttpRequest
 
-from handsup.privacy.audit import record_audit
 from handsup.privacy.models import PrivacyNotice, Purpose
+from handsup.privacy.notice import audit_published
 from handsup.privacy.register import STANDARD_PURPOSE_CODES
 
 
@@ -42,12 +42,8 @@ class PrivacyNoticeAdmin(admin.ModelAdmin[PrivacyNotice]):
     def save_model(self, request: HttpRequest, obj: PrivacyNotice, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
         if obj.published_at is not None:
-            record_audit(
-                actor=request.user,
-                action="privacy.notice_published",
-                obj=obj,
-                details={"version": obj.version, "needs_fresh_consent": obj.needs_fresh_consent},
-            )
+            # The admin is for signed-in staff only.
+            audit_published(actor=request.user, notice=obj)  # type: ignore[arg-type]
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         newest = PrivacyNotice.objects.aggregate(newest=Max("version"))["newest"] or 0

@@ -20,9 +20,7 @@ fresh consent (and, only if there is one, one more reads the person's consents),
 the session saves the new answer. People therefore meet a new notice at their next
 sign-in, or within `RECHECK_SECONDS` if they are signed in when it is published.
 
-The sign-in receiver is connected when this module is imported (the middleware and
-the notice page import it); a session that began before that is simply checked on its
-first page.
+The sign-in receiver is connected by `PrivacyConfig.ready`, which imports this module.
 """
 
 from __future__ import annotations
@@ -116,13 +114,18 @@ def do_publish_notice(*, actor: User, text: str, needs_fresh_consent: bool) -> P
         published_at=timezone.now(),
         needs_fresh_consent=needs_fresh_consent,
     )
+    audit_published(actor=actor, notice=notice)
+    return notice
+
+
+def audit_published(*, actor: User, notice: PrivacyNotice) -> None:
+    """The audit row for a published version (here, and from the admin's form)."""
     record_audit(
         actor=actor,
         action="privacy.notice_published",
         obj=notice,
-        details={"version": notice.version, "needs_fresh_consent": needs_fresh_consent},
+        details={"version": notice.version, "needs_fresh_consent": notice.needs_fresh_consent},
     )
-    return notice
 
 
 def remember_answer(request: HttpRequest, *, ask: bool) -> None:
