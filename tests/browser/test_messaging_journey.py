@@ -40,12 +40,22 @@ def smtp(settings, live_server):
     controller.stop()
 
 
-def _quiet_now(user: User) -> None:
+def _quiet_hours(user: User, *, starts_in: timedelta) -> None:
+    """Two hours of quiet, starting `starts_in` from now on the person's own clock."""
     profile = user.person.profile
-    wall = datetime.now(UTC).astimezone(ZoneInfo(profile.time_zone))
-    profile.quiet_from = (wall - timedelta(hours=1)).time().replace(second=0, microsecond=0)
-    profile.quiet_until = (wall + timedelta(hours=1)).time().replace(second=0, microsecond=0)
+    wall = datetime.now(UTC).astimezone(ZoneInfo(profile.time_zone)) + starts_in
+    profile.quiet_from = wall.time().replace(second=0, microsecond=0)
+    profile.quiet_until = (wall + timedelta(hours=2)).time().replace(second=0, microsecond=0)
     profile.save()
+
+
+def _quiet_now(user: User) -> None:
+    _quiet_hours(user, starts_in=timedelta(hours=-1))
+
+
+def _awake_now(user: User) -> None:
+    """Away from the default quiet hours (21:00 to 08:00), whatever time the test runs."""
+    _quiet_hours(user, starts_in=timedelta(hours=2))
 
 
 def _log_in(journey: Journey, user: User) -> None:
@@ -66,6 +76,9 @@ def test_compose_preview_send_fold_deliver_unsubscribe(
         author=cast.users["organiser_a"], kind=Kind.GROUP_UPDATE, group=group, subject="Earlier"
     )
     do_send_message(actor=None, message=earlier, audience=audience_of_users([vera]))
+    # Everyone else is awake whatever the hour the test runs; the admin is not.
+    for member in User.objects.filter(memberships__group=group, person__isnull=False):
+        _awake_now(member)
     _quiet_now(admin)
     members = Membership.objects.filter(group=group).count()
 
