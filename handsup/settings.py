@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "handsup.imports",
     "handsup.messaging",
     "handsup.needs",
+    "handsup.stories",
 ]
 
 MIDDLEWARE = [

@@ -56,6 +56,13 @@ def works_on_data_protection(user: Any) -> bool:
     return bool(movement_roles(user) & {MovementRole.Role.DPO, MovementRole.Role.PLATFORM_ADMIN})
 
 
+def curates_stories(user: Any) -> bool:
+    """Story curators, and platform admins: the stories queue, tags and support requests."""
+    return bool(
+        movement_roles(user) & {MovementRole.Role.CURATOR, MovementRole.Role.PLATFORM_ADMIN}
+    )
+
+
 def holds_privileged_role(user: Any) -> bool:
     """Organisers, admins and every movement-wide role must enrol MFA."""
     if not getattr(user, "is_authenticated", False):

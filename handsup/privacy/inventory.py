@@ -63,6 +63,7 @@ EXPORT_SECTION_TITLES: dict[str, str] = {
     "files": "Files you uploaded or asked for",
     "messages": "What we sent you and what we held back",
     "needs": "Needs you were asked about, and your answers",
+    "stories": "Stories you wrote, and the stories you helped tell",
 }
 
 # Models outside `handsup.*` that hold our people's data, held to the same rule.
