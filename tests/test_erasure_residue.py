@@ -14,6 +14,7 @@ Every marker is asserted present before erasure, so a clean scan means something
 from __future__ import annotations
 
 import importlib
+import io
 import logging
 import os
 import re
@@ -49,7 +50,7 @@ from handsup.imports.actions import do_run_import, do_start_import, do_upload_im
 from handsup.messaging.actions import do_create_message, do_send_message
 from handsup.messaging.delivery import deliver_due
 from handsup.messaging.digests import run_digests
-from handsup.messaging.models import Kind, LedgerEntry, OutboxItem
+from handsup.messaging.models import Digest, Kind, LedgerEntry, Message, OutboxItem
 from handsup.messaging.pacing import audience_of_members
 from handsup.needs.actions import do_create_need
 from handsup.needs.afterwards import do_log_hours, do_record_outcome
@@ -72,6 +73,8 @@ from handsup.privacy.consent import do_record_consent
 from handsup.privacy.erasure import do_erase_person
 from handsup.privacy.models import DataExport, ErasedIdentity
 from handsup.privacy.register import PurposeCode, ensure_standard_register
+from handsup.stories.actions import do_change_story_status, do_feature_story
+from handsup.stories.models import Story
 from tests.fixtures import Cast
 
 ALLOWED_TABLES = ("privacy_erasedidentity",)
@@ -158,6 +161,9 @@ class Markers:
             "hours_note": f"{self.token}note",
             "rejected_row": f"{self.token}rejected",
             "uploaded_file": f"{self.token}upload",
+            "story": f"{self.token}story",
+            "story_named": f"{self.token}named",
+            "story_picture": f"{self.token}picture",
         }
 
     @property
@@ -168,6 +174,14 @@ class Markers:
     def kinds_in(self, text: str) -> set[str]:
         folded = text.lower()
         return {kind for kind, marker in self.by_kind.items() if marker.lower() in folded}
+
+
+def _png() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (6, 4), (30, 120, 60)).save(out, format="PNG")
+    return out.getvalue()
 
 
 # --- The canary's journey ---------------------------------------------------------------
@@ -292,6 +306,44 @@ def journey(cast: Cast, markers: Markers) -> tuple[User, Client]:
     people_page = f"/groups/manage/{group_a.public_id}/needs/{need.public_id}/people/"
     assert m["name"] in organiser.get(people_page).content.decode()
 
+    # Stories: they tell one through the page (naming someone who agreed, with a
+    # picture); a curator reviews, publishes and features it, so it reaches digests.
+    writer = Client()
+    writer.force_login(canary)
+    story_form = writer.post(
+        "/stories/new/",
+        {
+            "title": f"Repairs won {m['story']}",
+            "body": f"We won. Told by Cara {m['name']} with {m['story_named']}.",
+            "district": "",
+            "region": "north_west",
+            "happened_on": (today - timedelta(days=3)).isoformat(),
+            "group": group_a.pk,
+            "website": "",
+            "people-TOTAL_FORMS": "1",
+            "people-INITIAL_FORMS": "0",
+            "people-0-name": f"Amira {m['story_named']}",
+            "people-0-role": "tenant",
+            "people-0-consented": "on",
+            "images-TOTAL_FORMS": "1",
+            "images-INITIAL_FORMS": "0",
+            "images-0-image": SimpleUploadedFile(
+                f"{m['story_picture']}.png", _png(), content_type="image/png"
+            ),
+            "images-0-alt_text": f"Tenants {m['story_picture']}",
+        },
+    )
+    assert story_form.status_code == 302, story_form.content.decode()[:2000]
+    story = Story.objects.get(author=canary)
+    curator = cast.users["curator"]
+    do_change_story_status(actor=curator, story=story, to=Story.Status.IN_REVIEW, note="")
+    do_change_story_status(actor=curator, story=story, to=Story.Status.PUBLISHED, note="")
+    do_feature_story(actor=curator, story=story)
+    assert (
+        m["story"]
+        in cast.client_for("curator").get(f"/curate/stories/{story.public_id}/").content.decode()
+    )
+
     # Messages: a group update to every member, delivered; a digest run.
     update = do_create_message(
         author=organiser_a, kind=Kind.GROUP_UPDATE, group=group_a, subject="Fair", body_text="Hi"
@@ -299,6 +351,10 @@ def journey(cast: Cast, markers: Markers) -> tuple[User, Client]:
     do_send_message(actor=organiser_a, message=update, audience=audience_of_members(group_a))
     OutboxItem.objects.update(due_at=timezone.now() - timedelta(minutes=1))
     deliver_due(worker_id="residue-test")
+    # Someone who joined months ago is due a digest, which lists the featured story.
+    User.objects.filter(pk=cast.users["volunteer_other"].pk).update(
+        date_joined=timezone.now() - timedelta(days=90)
+    )
     run_digests()
 
     # Reads of their details by others, and the admin's history of their profile.
@@ -440,6 +496,10 @@ def test_an_erased_canary_leaves_no_marker_anywhere(
         "rejected_row",
     }
     assert MatchingRow.objects.filter(user_id=canary_pk).exists()
+    # Their story reached someone else's digest, and the note that it was published.
+    story_marker = markers.by_kind["story"]
+    assert Digest.objects.exclude(user_id=canary_pk).filter(sections__icontains=story_marker)
+    assert Message.objects.filter(subject__icontains=story_marker).exists()
     assert LedgerEntry.objects.filter(user_id=canary_pk).exists()
 
     # They delete their account through the page.

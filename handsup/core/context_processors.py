@@ -9,15 +9,20 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from handsup.groups.permissions import is_platform_admin
+from handsup.groups.permissions import curates_stories, is_platform_admin
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
     user = request.user
-    links: list[tuple[str, str]] = [(_("Groups"), reverse("groups:directory"))]
+    links: list[tuple[str, str]] = [
+        (_("Groups"), reverse("groups:directory")),
+        (_("Stories"), reverse("stories:index")),
+    ]
     if user.is_authenticated:
         links.append((_("Needs for me"), reverse("needs:for_me")))
         links.append((_("Your Hands Up"), reverse("me")))
+        if curates_stories(user):
+            links.append((_("Curate stories"), reverse("stories:queue")))
         if is_platform_admin(user):
             links.append((_("Platform"), reverse("platform")))
     return {"nav_links": links, "demo_mode": settings.DEMO_MODE}

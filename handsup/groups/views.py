@@ -41,6 +41,7 @@ from handsup.groups.permissions import descendant_ids, group_policy
 from handsup.people.forms import LANGUAGES, SLOTS, availability_grid
 from handsup.places.geo import DistanceBand, Point, bounding_box, distance_km
 from handsup.privacy.access import log_access
+from handsup.stories.views_read import featured_stories_for
 
 DIRECTORY_PAGE_SIZE = 25
 NEAR_KM = 50
@@ -112,6 +113,7 @@ def group_page(request: HttpRequest, slug: str) -> HttpResponse:
             "can_organise": group_policy.allows(request.user, "see_figures", group)
             if request.user.is_authenticated
             else False,
+            **featured_stories_for(group),
         },
     )
 

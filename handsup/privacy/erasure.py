@@ -56,7 +56,7 @@ from handsup.core.ids import new_public_id
 from handsup.core.models import DemoMail, PrivateFile
 from handsup.groups.models import Group, Membership
 from handsup.imports.models import ImportedPerson, ImportJob
-from handsup.messaging.models import Kind, Message
+from handsup.messaging.models import Digest, Kind, Message
 from handsup.needs.index_changes import changes_held, note_change
 from handsup.needs.models import HoursLog, Invitation, MatchingChange, MatchingRow
 from handsup.people.models import Person, Profile
@@ -65,6 +65,7 @@ from handsup.privacy.erased import identity_digest
 from handsup.privacy.inventory import ERASURE_CHOICES, ERASURE_MEANING, Erasure, inventory
 from handsup.privacy.models import AuditEntry, DataExport, ErasedIdentity
 from handsup.privacy.ownership import Link, links, person_pk_of
+from handsup.stories.models import Story
 
 StrOrPromise = str | Promise
 
@@ -72,6 +73,7 @@ ERASED_DOMAIN = "erased.invalid"
 # What replaces the person wherever their name or details had been copied into text.
 FORMER_VOLUNTEER = "a former volunteer"
 REMOVED = "[removed]"
+REMOVED_STORY = "a story since removed"
 # Shorter strings are not searched for in other people's text: too likely to be words.
 MIN_NEEDLE_LENGTH = 5
 MIN_PHONE_DIGITS = 7
@@ -376,6 +378,10 @@ class _Traces:
     names: list[str]
     details: list[str]  # phone, postal address
     public_ids: list[str]
+    # Their stories' titles and addresses: the stories go with them, and so do copies of
+    # their titles in notes sent about them and in other people's digests.
+    story_titles: list[str] = field(default_factory=list)
+    story_paths: list[str] = field(default_factory=list)
 
     @property
     def identifying(self) -> list[str]:
@@ -390,6 +396,7 @@ class _Traces:
         Markdown, escaped for HTML; names become "a former volunteer"."""
         found: list[tuple[re.Pattern[str], str]] = []
         for needles, replacement in (
+            (self.story_titles, REMOVED_STORY),
             (self.addresses + self.details, REMOVED),
             (self.names, FORMER_VOLUNTEER),
         ):
@@ -420,11 +427,16 @@ def _traces(user: User, addresses: list[str]) -> _Traces:
             # is anybody's.
             lines = [line.strip() for line in profile.postal_address.splitlines()]
             details.extend({profile.postal_address.strip(), ", ".join(filter(None, lines))})
+    stories = list(Story.objects.filter(author=user).values_list("title", "public_id"))
     return _Traces(
         addresses=addresses,
         names=sorted({n for n in names if len(n) >= MIN_NEEDLE_LENGTH}),
         details=sorted({d for d in details if len(d) >= MIN_NEEDLE_LENGTH}),
         public_ids=public_ids,
+        story_titles=sorted(
+            {t.strip() for t, _id in stories if len(t.strip()) >= MIN_NEEDLE_LENGTH}
+        ),
+        story_paths=[reverse("stories:story", args=[public_id]) for _t, public_id in stories],
     )
 
 
@@ -529,10 +541,9 @@ def _scrub_messages(user: User, traces: _Traces, report: ErasureReport) -> None:
     """Messages that quote them: an introduction to organisers (it holds their address),
     a note sent to them (a thank-you names them)."""
     query = Q(kind=Kind.SERVICE, ledger__user=user)
+    quoted = [*traces.identifying, *traces.story_titles]
     for name in MESSAGE_TEXT_FIELDS:
-        query |= _text_mentions(
-            name, {form for n in traces.identifying for form in _written_forms(n)}
-        )
+        query |= _text_mentions(name, {form for n in quoted for form in _written_forms(n)})
     patterns = traces.replacements()
     changed = []
     for message in Message.objects.filter(query).distinct().only("pk", *MESSAGE_TEXT_FIELDS):
@@ -544,6 +555,30 @@ def _scrub_messages(user: User, traces: _Traces, report: ErasureReport) -> None:
         changed.append(message)
     Message.objects.bulk_update(changed, list(MESSAGE_TEXT_FIELDS), batch_size=BATCH)
     _count(report, "messaging.message (text scrubbed)", len(changed))
+
+
+def _scrub_digests(traces: _Traces, report: ErasureReport) -> None:
+    """Other people's digests that listed a story of theirs: the item goes (the story is
+    gone, so its link would lead nowhere)."""
+    if not traces.story_paths:
+        return
+    changed = []
+    holding = Digest.objects.filter(_text_mentions("sections", traces.story_paths))
+    for digest in holding.only("pk", "sections", "item_count"):
+        sections = []
+        for section in digest.sections:
+            items = [
+                item
+                for item in section.get("items", [])
+                if not any(path in str(item.get("url", "")) for path in traces.story_paths)
+            ]
+            if items:
+                sections.append({**section, "items": items})
+        digest.sections = sections
+        digest.item_count = sum(len(section["items"]) for section in sections)
+        changed.append(digest)
+    Digest.objects.bulk_update(changed, ["sections", "item_count"], batch_size=BATCH)
+    _count(report, "messaging.digest (stories removed)", len(changed))
 
 
 def _scrub_demo_mail(traces: _Traces, report: ErasureReport) -> None:
@@ -777,6 +812,7 @@ def do_erase_person(*, user: User, actor: User | None) -> ErasureReport:
         _scrub_admin_history(user, person_pk, report)
         _scrub_audit(own_ids, report)
         _scrub_messages(user, traces, report)
+        _scrub_digests(traces, report)
         _scrub_demo_mail(traces, report)
         on_commit.extend(_import_files(user, traces, report))
         _delete_task_results(traces, own_ids, report)

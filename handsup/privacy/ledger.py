@@ -83,6 +83,7 @@ PURPOSE_WORDS: dict[str, Any] = {
     "offline_people": _("Looked at the people they registered on paper or by phone"),
     "offline_person": _("Looked at the details they registered for you"),
     "offline_claim_letter": _("Printed a letter so you could claim your account"),
+    "story_review": _("A story curator saw your name on a story you sent or edited"),
 }
 
 # The access log's field names, in words.

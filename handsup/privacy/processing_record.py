@@ -380,6 +380,40 @@ def _without_consent(facts: RetentionFacts, mail: str) -> list[ProcessingActivit
             needs_consent=False,
         ),
         ProcessingActivity(
+            key="stories",
+            purpose="Stories of what groups did",
+            description="A member tells a local story (what happened, where to the "
+            "postcode district, pictures, the people it names); curators review it and, "
+            "once published, anyone can read it, in feeds and digests too. A story can ask "
+            "for help to be told, and helpers may choose to be named on it.",
+            lawful_basis=LAWFUL_BASIS_WORDS[Purpose.LawfulBasis.CONSENT]
+            + ": the author sends the story and chooses what is in it; people it names are "
+            "shown by name only when the author records that they agreed",
+            special_category_condition=NOT_FOR_PROFIT_BODY
+            + "; once published, made public by the author (Article 9(2)(e))",
+            data_categories=_section_titles(["stories"]),
+            people=(MEMBERS, VOLUNTEERS, "People a story names", MOVEMENT_ROLES),
+            recipients=(
+                "Story curators, before publication",
+                "Everyone, once a curator publishes it: the story page, its feeds and "
+                "volunteers' digests",
+                HOSTING,
+            ),
+            retention=(
+                "Until the author deletes their account, which deletes their stories with "
+                "their pictures; a curator can take a story down at any time."
+            ),
+            safeguards=(
+                "Nothing is published before a curator reviews it",
+                "Names held back unless the person agreed; a story that still names them "
+                "can't be published",
+                "Pictures re-encoded, which removes location and camera data",
+                ERASURE,
+                EXPORT,
+            ),
+            needs_consent=False,
+        ),
+        ProcessingActivity(
             key="rights",
             purpose="Answering data-protection requests",
             description="Download my data, erasure, rectification and objections, however "

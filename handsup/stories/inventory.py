@@ -81,7 +81,7 @@ personal(
     "stories.StoryRevision",
     "edited_by",
     what="which stories the person edited (as author or curator)",
-    export_section="activity",
+    export_section="stories",
     erasure="anonymise",
     note="the revision is the story's history and stays with the story",
 )

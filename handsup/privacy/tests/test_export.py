@@ -63,6 +63,7 @@ from handsup.privacy.export import (
     SCHEMA,
     SOMEONE_ELSE,
     YOU,
+    _through_links,
     build_export,
     do_build_export,
     do_request_export,
@@ -80,6 +81,15 @@ from handsup.privacy.models import (
 )
 from handsup.privacy.ownership import links
 from handsup.privacy.tasks import build_data_export, delete_expired_data_exports
+from handsup.stories.models import (
+    Story,
+    StoryCredit,
+    StoryHelpNeed,
+    StoryImage,
+    StoryPerson,
+    StoryRevision,
+    SupportRequest,
+)
 from tests.fixtures import Cast
 
 pytestmark = pytest.mark.django_db
@@ -525,6 +535,69 @@ def _fill_every_field(token: str) -> Filled:
     DataExport.objects.create(user=subject, status="failed")
     you("privacy.dataexport", "user")
 
+    # Stories: one they wrote (with someone named, a picture and an earlier version), and
+    # the mentions of them in a story they helped with or decided on.
+    story = _make(
+        Story,
+        author=subject,
+        group=group,
+        happened_on=date(2030, 3, 4),
+        **expect(
+            "stories.story",
+            title=marker(140),
+            body=marker(),
+            district="M1",
+            links=[f"https://example.org/{token}"],
+            status_note=marker(),
+            told_result_url=f"https://example.org/{token}/result",
+        ),
+    )
+    you("stories.story", "author")
+    _make(
+        StoryPerson,
+        story=story,
+        consented=True,
+        **expect("stories.storyperson", name=marker(100), role=marker()),
+    )
+    picture = PrivateFile(owner=subject, name="story.png", content_type="image/png")
+    picture.file.save("story.png", ContentFile(b"png"), save=False)
+    picture.save()
+    _make(
+        StoryImage,
+        story=story,
+        file=picture,
+        width=1,
+        height=1,
+        **expect("stories.storyimage", alt_text=marker()),
+    )
+    _make(
+        StoryRevision,
+        story=story,
+        edited_by=subject,
+        **expect("stories.storyrevision", title=marker(140), body=marker(), note=marker()),
+    )
+    you("stories.storyrevision", "edited_by")
+    their_story = Story.objects.create(
+        author=other, title="not theirs", body="not theirs", happened_on=date(2030, 3, 5)
+    )
+    StoryHelpNeed.objects.create(story=their_story, need=need, kind="video", opened_by=subject)
+    you("stories.storyhelpneed", "opened_by")
+    StoryCredit.objects.create(story=their_story, user=subject)
+    you("stories.storycredit", "user")
+    SupportRequest.objects.create(
+        story=their_story,
+        group=group,
+        requested_by=subject,
+        decided_by=subject,
+        kind="grant",
+        what="a camera",
+        how_much="£100",
+        why="to film it",
+        status="approved",
+        decided_at=WHEN,
+    )
+    you("stories.supportrequest", "requested_by", "decided_by")
+
     # Requests to the data protection officer: one about them, one they handled.
     DataRequest.objects.create(
         subject=subject,
@@ -684,10 +757,12 @@ def test_the_export_reads_each_table_once_whatever_its_size(
     django_assert_max_num_queries: Any,
 ) -> None:
     filled = _fill_every_field("Mk" + secrets.token_hex(3))
-    # One query per link, and a few more (the account, the profile, people's ids in the
-    # audit log): never one per row.
+    # One query per link and per table reached through the person's own rows (the people
+    # a story of theirs names), and a few more (the account, the profile, people's ids in
+    # the audit log): never one per row.
     exported_links = [link for link in links() if link.entry.exported]
-    with django_assert_max_num_queries(len(exported_links) + 20):
+    through = _through_links([link for link in exported_links if link.kind == "own"])
+    with django_assert_max_num_queries(len(exported_links) + len(through) + 20):
         build_export(filled.subject)
 
 

@@ -1,5 +1,5 @@
-"""Load the demo movement: groups, one login per persona, and a few needs. Safe to run
-twice."""
+"""Load the demo movement: groups, one login per persona, a few needs and stories. Safe
+to run twice."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand
 
 from handsup.core.personas import DEMO_PASSWORD, PERSONAS, build_demo_groups, build_personas
 from handsup.needs.demo import build_demo_needs
+from handsup.stories.demo import build_demo_stories
 
 
 class Command(BaseCommand):
@@ -18,6 +19,7 @@ class Command(BaseCommand):
         groups = build_demo_groups()
         users = build_personas(groups)
         build_demo_needs(groups, users)
+        build_demo_stories(groups, users)
         self.stdout.write(
             self.style.SUCCESS("Demo logins (password for all: " + DEMO_PASSWORD + ")")
         )
