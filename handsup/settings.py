@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "handsup.messaging",
     "handsup.needs",
     "handsup.stories",
+    "handsup.platform",
 ]
 
 MIDDLEWARE = [
@@ -106,6 +107,8 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "handsup.accounts.middleware.RequireMFAForPrivilegedRoles",
     "handsup.privacy.notice.AskForFreshConsent",
+    # One ApiCall row for every call made with an API token, whatever its status.
+    "handsup.platform.api_auth.RecordApiCalls",
 ]
 
 ROOT_URLCONF = "handsup.urls"
@@ -373,11 +376,25 @@ USE_TZ = True
 HANDSUP_SCHEDULE_TICK_SECONDS = float(os.environ.get("HANDSUP_SCHEDULE_TICK_SECONDS", "5"))
 # How many days a "download my data" zip stays downloadable before its file is deleted.
 HANDSUP_EXPORT_DAYS = int(os.environ.get("HANDSUP_EXPORT_DAYS", "7"))
+# How many stories one person may send in an hour and in a day (abuse and mistakes).
+HANDSUP_STORIES_PER_HOUR = int(os.environ.get("HANDSUP_STORIES_PER_HOUR", "3"))
+HANDSUP_STORIES_PER_DAY = int(os.environ.get("HANDSUP_STORIES_PER_DAY", "10"))
 # Retention (privacy/retention.py, which checks the values, 1–120 months): a volunteer
 # away this long is asked to reconfirm and erased this many days later unless they do;
 # access-log rows older than this are counted per month and deleted.
 HANDSUP_INACTIVE_MONTHS = int(os.environ.get("HANDSUP_INACTIVE_MONTHS", "24"))
 HANDSUP_RECONFIRM_DAYS = int(os.environ.get("HANDSUP_RECONFIRM_DAYS", "30"))
+# Calls one API token may make per minute (counted in the cache); past it, 429.
+HANDSUP_API_RATE_PER_MINUTE = int(os.environ.get("HANDSUP_API_RATE_PER_MINUTE", "120"))
+# Webhooks go only to HTTPS addresses on public networks; the demo may also send to this
+# machine over plain HTTP (tests turn it on where they need it).
+HANDSUP_WEBHOOKS_ALLOW_LOOPBACK_HTTP = env_bool(
+    "HANDSUP_WEBHOOKS_ALLOW_LOOPBACK_HTTP", default=DEMO_MODE and not TESTING
+)
+# Finished webhook deliveries (some are about a person) are kept this long.
+HANDSUP_WEBHOOK_LOG_DAYS = int(os.environ.get("HANDSUP_WEBHOOK_LOG_DAYS", "30"))
+# How many tools one person may add to the registry in a day.
+HANDSUP_TOOLS_PER_DAY = int(os.environ.get("HANDSUP_TOOLS_PER_DAY", "5"))
 HANDSUP_ACCESS_LOG_MONTHS = int(os.environ.get("HANDSUP_ACCESS_LOG_MONTHS", "24"))
 CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "")
 

@@ -35,6 +35,7 @@ urlpatterns = [
     path("", include("handsup.messaging.urls")),
     path("", include("handsup.needs.urls")),
     path("", include("handsup.stories.urls")),
+    path("", include("handsup.platform.urls")),
     path("my-data/", include("handsup.privacy.urls")),
     path("dpo/", include("handsup.privacy.urls_dpo")),
     path("accounts/", include("allauth.urls")),

@@ -68,6 +68,8 @@ from handsup.people.actions import (
 from handsup.people.models import Person, Skill
 from handsup.places.geo import Location
 from handsup.places.postcodes import PlaceKind
+from handsup.platform.models import WebhookDelivery
+from handsup.platform.webhooks import do_register_endpoint
 from handsup.privacy.access import log_access
 from handsup.privacy.consent import do_record_consent
 from handsup.privacy.erasure import do_erase_person
@@ -240,7 +242,15 @@ def journey(cast: Cast, markers: Markers) -> tuple[User, Client]:
         ends_on=today + timedelta(days=61),
     )
 
-    # Groups: joins A, shares contact details and agrees to its email.
+    # Groups: group A's systems hear of joins and yeses by webhook; the canary joins A,
+    # shares contact details and agrees to its email.
+    do_register_endpoint(
+        actor=cast.users["admin_a"],
+        group=group_a,
+        url="https://93.184.216.34/hook",
+        description="Our CRM",
+        events=["member.joined", "invitation.accepted", "need.created"],
+    )
     do_join_group(user=canary, group=group_a)
     for purpose in (PurposeCode.GROUP_EMAIL, PurposeCode.SHARE_CONTACT_WITH_GROUP):
         do_record_consent(
@@ -496,6 +506,8 @@ def test_an_erased_canary_leaves_no_marker_anywhere(
         "rejected_row",
     }
     assert MatchingRow.objects.filter(user_id=canary_pk).exists()
+    # Group A's systems were told of them (the delivery log keeps the payloads).
+    assert WebhookDelivery.objects.filter(subject_id=canary_pk).count() == 2
     # Their story reached someone else's digest, and the note that it was published.
     story_marker = markers.by_kind["story"]
     assert Digest.objects.exclude(user_id=canary_pk).filter(sections__icontains=story_marker)
@@ -508,6 +520,8 @@ def test_an_erased_canary_leaves_no_marker_anywhere(
     erase_seconds = time.monotonic() - started
     assert response.status_code == 302, response.content.decode()[:2000]
     assert User.objects.get(pk=canary_pk).erased
+    assert not WebhookDelivery.objects.filter(subject_id=canary_pk).exists()
+    assert WebhookDelivery.objects.exists(), "other people's events stay"
     assert ErasedIdentity.objects.count() >= 2
 
     # Where we look, and what we find.

@@ -17,6 +17,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     links: list[tuple[str, str]] = [
         (_("Groups"), reverse("groups:directory")),
         (_("Stories"), reverse("stories:index")),
+        (_("Tools"), reverse("platform:tools")),
     ]
     if user.is_authenticated:
         links.append((_("Needs for me"), reverse("needs:for_me")))

@@ -118,6 +118,9 @@ def do_join_group(*, user: User, group: Group) -> Membership | JoinRequest:
     membership = Membership.objects.create(user=user, group=group, role=Membership.Role.MEMBER)
     Departure.objects.filter(user=user, group=group).delete()
     record_audit(actor=user, action="group.joined", obj=membership, group=group)
+    from handsup.platform.events import emit_member_joined
+
+    emit_member_joined(user, group)
     return membership
 
 
@@ -146,6 +149,9 @@ def do_leave_group(*, user: User, group: Group) -> Departure:
         group=group,
         details={"retain_until": departure.retain_until.isoformat()},
     )
+    from handsup.platform.events import emit_member_left
+
+    emit_member_left(user, group)
     return departure
 
 
@@ -182,6 +188,9 @@ def do_decide_join_request(*, actor: User, request: JoinRequest, approve: bool) 
             user=request.user, group=request.group, defaults={"role": Membership.Role.MEMBER}
         )
         Departure.objects.filter(user=request.user, group=request.group).delete()
+        from handsup.platform.events import emit_member_joined
+
+        emit_member_joined(request.user, request.group)
     record_audit(
         actor=actor,
         action="group.join_approved" if approve else "group.join_declined",
@@ -351,6 +360,9 @@ def do_answer_invitation(*, user: User, invitation: GroupInvitation, accept: boo
         membership = Membership.objects.create(user=user, group=group, role=Membership.Role.MEMBER)
         Departure.objects.filter(user=user, group=group).delete()
         record_audit(actor=user, action="group.joined_by_invitation", obj=membership, group=group)
+        from handsup.platform.events import emit_member_joined
+
+        emit_member_joined(user, group)
     else:
         record_audit(
             actor=user,

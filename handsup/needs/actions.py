@@ -286,6 +286,9 @@ def do_create_need(
     record_audit(
         actor=actor, action="needs.created", obj=need, group=group, details={"status": need.status}
     )
+    from handsup.platform.events import emit_need_created
+
+    emit_need_created(need)
     return need
 
 

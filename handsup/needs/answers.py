@@ -294,7 +294,11 @@ def do_accept(
             "filled": filled,
         },
     )
+    from handsup.platform.events import emit_invitation_accepted, emit_need_filled
+
+    emit_invitation_accepted(invitation)
     if filled:
+        emit_need_filled(need)
         do_withdraw_open_invitations(need=need, actor=actor, now=now, why=str(FILLED_NOTE))
     _introduce(invitation=invitation, grant=grant, actor=actor, phone=phone, now=now)
     return grant

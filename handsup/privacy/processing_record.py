@@ -414,6 +414,40 @@ def _without_consent(facts: RetentionFacts, mail: str) -> list[ProcessingActivit
             needs_consent=False,
         ),
         ProcessingActivity(
+            key="platform",
+            purpose="Groups' own systems: the API and webhooks",
+            description="A group's admins connect the group's own tools: API tokens read "
+            "and change the group's needs and invitations, and webhooks tell the group's "
+            "systems when someone joins, leaves or says yes. Tools in the movement's "
+            "registry list the people who maintain them.",
+            lawful_basis=LAWFUL_BASIS_WORDS[Purpose.LawfulBasis.LEGITIMATE_INTERESTS]
+            + ": the group runs its work with its own tools, seeing no more than it could "
+            "on its pages",
+            special_category_condition=NOT_FOR_PROFIT_BODY,
+            data_categories=_section_titles(["who_has_seen_me", "activity"]),
+            people=(MEMBERS, VOLUNTEERS, ORGANISERS),
+            recipients=(
+                "The group's own systems, through its API tokens (only what its consents "
+                "and grants allow, access-logged) and its webhook endpoints (public ids "
+                "and statuses, never contact details)",
+                HOSTING,
+            ),
+            retention=(
+                "Webhook deliveries about a person: until their erasure, which deletes "
+                "them. API calls: kept with the token; they name no one."
+            ),
+            safeguards=(
+                "Tokens scoped to one group and chosen scopes, with an expiry; stored "
+                "only as a hash; revocable",
+                "Webhooks signed (Standard Webhooks) and sent only to HTTPS addresses "
+                "on public networks, checked again at each delivery",
+                ACCESS_LOG,
+                ERASURE,
+                EXPORT,
+            ),
+            needs_consent=False,
+        ),
+        ProcessingActivity(
             key="rights",
             purpose="Answering data-protection requests",
             description="Download my data, erasure, rectification and objections, however "

@@ -376,6 +376,9 @@ def do_change_story_status(
         group=story.group,
         details={"from": was, "to": to},
     )
+    from handsup.platform.events import emit_story_published
+
+    emit_story_published(story)  # only when it is now published
     notices.tell_author_of_status(actor=actor, story=story, now=now)
     return story
 

@@ -32,11 +32,14 @@ from tests.authorisation.matrix import (
     Expect,
 )
 from tests.authorisation.matrix import MATRIX as SITE_MATRIX
+from tests.authorisation.matrix_api import API_MATRIX
+from tests.authorisation.matrix_platform import PLATFORM_MATRIX
 from tests.authorisation.matrix_stories import STORIES_MATRIX
+from tests.authorisation.matrix_tools import TOOLS_MATRIX
 from tests.authorisation.urls import Route, all_routes
 from tests.fixtures import Cast
 
-MATRIX = {**SITE_MATRIX, **STORIES_MATRIX}
+MATRIX = {**SITE_MATRIX, **STORIES_MATRIX, **TOOLS_MATRIX, **PLATFORM_MATRIX, **API_MATRIX}
 REFUSED = {301, 302, 303, 401, 403, 404, 405}
 # Where a refusal redirects: to log in, or to finish an MFA or reauthentication step.
 REFUSAL_REDIRECTS = ("/accounts/login/", "/accounts/2fa/", "/accounts/reauthenticate/")

@@ -37,8 +37,13 @@ def page_weight(journey: Journey) -> int:
 
 @pytest.fixture
 def places_and_skills() -> None:
-    PostcodeDistrict.objects.create(code="M1", area="M", eastings=384000, northings=398000)
-    Postcode.objects.create(code="M1 1AE", district_code="M1", eastings=384200, northings=398100)
+    # Another journey on the same worker may have placed M1 already.
+    PostcodeDistrict.objects.update_or_create(
+        code="M1", defaults={"area": "M", "eastings": 384000, "northings": 398000}
+    )
+    Postcode.objects.update_or_create(
+        code="M1 1AE", defaults={"district_code": "M1", "eastings": 384200, "northings": 398100}
+    )
     category, _ = SkillCategory.objects.get_or_create(slug="zz-test", defaults={"name": "Test"})
     for slug, name, synonyms in [
         ("zz-video", "Zany video editing", "video\nfilming"),

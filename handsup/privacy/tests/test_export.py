@@ -59,6 +59,14 @@ from handsup.people.models import (
     Skill,
     SkillCategory,
 )
+from handsup.platform.models import (
+    ApiToken,
+    Tool,
+    ToolHelpNeed,
+    ToolMaintainer,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from handsup.privacy.export import (
     SCHEMA,
     SOMEONE_ELSE,
@@ -597,6 +605,57 @@ def _fill_every_field(token: str) -> Filled:
         decided_at=WHEN,
     )
     you("stories.supportrequest", "requested_by", "decided_by")
+
+    # The open platform: a token and an endpoint they set up, an event about them, a tool
+    # they added and maintain, and its "help wanted" need.
+    ApiToken.objects.create(
+        group=group,
+        name="Sync",
+        prefix="hu_abc",
+        secret_digest="0" * 64,
+        created_by=subject,
+        expires_at=WHEN + timedelta(days=30),
+    )
+    you("platform.apitoken", "created_by")
+    endpoint = WebhookEndpoint.objects.create(
+        group=group, url="https://example.org/hook", secret="whsec_x", created_by=subject
+    )
+    you("platform.webhookendpoint", "created_by")
+    WebhookDelivery.objects.create(
+        endpoint=endpoint,
+        message_id=f"msg_{token}",
+        event="member.joined",
+        subject=subject,
+        next_attempt_at=WHEN,
+        **expect("platform.webhookdelivery", payload={"type": "member.joined", "id": marker()}),
+    )
+    you("platform.webhookdelivery", "subject")
+    tool = Tool.objects.create(
+        name="Canvass app",
+        summary="Door knocking",
+        description="Plans rounds",
+        licence="AGPL-3.0",
+        source_url="https://example.org/src",
+        submitted_by=subject,
+    )
+    you("platform.tool", "submitted_by")
+    ToolMaintainer.objects.create(tool=tool, user=subject)
+    you("platform.toolmaintainer", "user")
+    ToolHelpNeed.objects.create(
+        tool=tool,
+        need=Need.objects.create(
+            group=group,
+            title="Tool help",
+            description="Help",
+            location_kind="remote",
+            schedule_kind="windows",
+            hours=Decimal(1),
+            people_needed=1,
+            closes_on=date(2030, 1, 1),
+        ),
+        opened_by=subject,
+    )
+    you("platform.toolhelpneed", "opened_by")
 
     # Requests to the data protection officer: one about them, one they handled.
     DataRequest.objects.create(

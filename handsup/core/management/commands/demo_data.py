@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand
 
 from handsup.core.personas import DEMO_PASSWORD, PERSONAS, build_demo_groups, build_personas
 from handsup.needs.demo import build_demo_needs
+from handsup.platform.tools_demo import build_demo_tools
 from handsup.stories.demo import build_demo_stories
 
 
@@ -20,6 +21,7 @@ class Command(BaseCommand):
         users = build_personas(groups)
         build_demo_needs(groups, users)
         build_demo_stories(groups, users)
+        build_demo_tools(groups, users)
         self.stdout.write(
             self.style.SUCCESS("Demo logins (password for all: " + DEMO_PASSWORD + ")")
         )

@@ -1,0 +1,42 @@
+"""The webhook sender's place on the schedule (imported by the platform app's `ready`).
+
+`send_webhooks` runs every minute on whichever worker claims the period: it sends what
+is due, retries what has waited long enough, and disables endpoints that have failed for
+a day. `prune_webhook_log` keeps the delivery log (payloads included: some are about a
+person) for `HANDSUP_WEBHOOK_LOG_DAYS` (30) days, then deletes it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from handsup.core.schedule import periodic
+
+
+def _worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@periodic(every=timedelta(minutes=1))
+def send_webhooks() -> str:
+    from handsup.platform.webhooks import deliver_due
+
+    return deliver_due(worker_id=_worker_id()).summary()
+
+
+@periodic(every=timedelta(days=1))
+def prune_webhook_log() -> str:
+    from handsup.platform.models import WebhookDelivery
+
+    days = int(getattr(settings, "HANDSUP_WEBHOOK_LOG_DAYS", 30))
+    deleted, _ = (
+        WebhookDelivery.objects.exclude(status=WebhookDelivery.Status.PENDING)
+        .filter(created_at__lt=timezone.now() - timedelta(days=days))
+        .delete()
+    )
+    return f"{deleted} rows deleted"
