@@ -314,6 +314,33 @@ class StoryOut(Schema):
     published_at: datetime | None
 
 
+class NamedPersonIn(StrictIn):
+    name: Text = Field(max_length=100)
+    role: Text = Field("", max_length=200)
+    consented: bool = Field(
+        False, description="They agreed to be named or quoted; otherwise held back."
+    )
+
+
+class StoryIn(StrictIn):
+    title: Text = Field(max_length=140)
+    body: Text = Field(max_length=20_000, description="What happened, in the Markdown subset.")
+    district: Text = Field("", max_length=10, description="A postcode district, like M1.")
+    region: Text = Field("", max_length=20, description="Or only a region, like north_west.")
+    happened_on: IsoDate
+    issues: list[Annotated[Text, Field(max_length=60)]] = Field(
+        default_factory=list, max_length=20, description="Issue tag slugs, like housing."
+    )
+    action: Text = Field("", max_length=60, description="A type-of-action slug.")
+    people: list[NamedPersonIn] = Field(default_factory=list, max_length=20)
+    links: list[Annotated[Text, Field(max_length=500)]] = Field(default_factory=list, max_length=10)
+
+
+class StorySubmittedOut(Schema):
+    id: str
+    status: str
+
+
 class StoryPage(Schema):
     items: list[StoryOut]
     next_cursor: str | None
