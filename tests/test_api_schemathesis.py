@@ -12,12 +12,15 @@ from __future__ import annotations
 import contextlib
 import os
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 import schemathesis
+from django.core import signals
 from django.core.handlers.wsgi import WSGIHandler
+from django.db import close_old_connections
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -107,29 +110,51 @@ def fuzz(cast: Any, personas: dict[str, Caller], examples: int) -> Totals:
         publish=True,
     )
     known = {"need_id": need.public_id, "public_id": cast.groups["group_a"].public_id}
-    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", WSGIHandler())
     totals = Totals()
-    for persona, caller in personas.items():
-        for result in schema.get_all_operations():
-            assert isinstance(result, Ok), result  # our own document must load whole
-            operation = result.ok()
-            label = operation.label
-            totals.operations.add(label)
-            path_names = {p.name for p in operation.path_parameters}
-            strategies = [operation.as_strategy(GenerationMode.POSITIVE)]
-            if path_names:
-                strategies.append(
-                    operation.as_strategy(
-                        GenerationMode.POSITIVE,
-                        path_parameters={name: known[name] for name in path_names},
-                    )
-                )
-            # Some operations have nothing to break (no parameters, no body).
-            with contextlib.suppress(Exception):
-                strategies.append(operation.as_strategy(GenerationMode.NEGATIVE))
-
-            examples_for(persona, caller, strategies, examples, totals)()
+    with connections_kept_open():
+        # Loading the document is a request too.
+        schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", WSGIHandler())
+        for persona, caller in personas.items():
+            fuzz_persona(schema, persona, caller, known, examples, totals)
     return totals
+
+
+@contextlib.contextmanager
+def connections_kept_open() -> Iterator[None]:
+    """Keep the test's database connection across requests, as Django's test client does:
+    a real request closes it when it ends, which on PostgreSQL would end the test's
+    transaction and leave every later request without a connection."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
+
+
+def fuzz_persona(
+    schema: Any, persona: str, caller: Caller, known: dict[str, str], examples: int, totals: Totals
+) -> None:
+    for result in schema.get_all_operations():
+        assert isinstance(result, Ok), result  # our own document must load whole
+        operation = result.ok()
+        label = operation.label
+        totals.operations.add(label)
+        path_names = {p.name for p in operation.path_parameters}
+        strategies = [operation.as_strategy(GenerationMode.POSITIVE)]
+        if path_names:
+            strategies.append(
+                operation.as_strategy(
+                    GenerationMode.POSITIVE,
+                    path_parameters={name: known[name] for name in path_names},
+                )
+            )
+        # Some operations have nothing to break (no parameters, no body).
+        with contextlib.suppress(Exception):
+            strategies.append(operation.as_strategy(GenerationMode.NEGATIVE))
+
+        examples_for(persona, caller, strategies, examples, totals)()
 
 
 def report(totals: Totals, minimum: int) -> None:
