@@ -190,6 +190,7 @@ def build_personas(
     from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
     from allauth.mfa.totp.internal.auth import TOTP
 
+    from handsup.needs.index_changes import changes_held, note_change
     from handsup.people.models import Person, Profile
     from handsup.privacy.consent import grant_standard_consents
 
@@ -209,24 +210,28 @@ def build_personas(
                 is_superuser=spec.is_staff,
             )
             EmailAddress.objects.create(user=user, email=spec.email, primary=True, verified=True)
-        # Every persona is a volunteer too, so their own profile pages work.
-        person, _ = Person.objects.get_or_create(
-            user=user, defaults={"display_name": full_name, "verified": True}
-        )
-        Profile.objects.get_or_create(person=person)
-        for group_key, role in spec.memberships:
-            Membership.objects.get_or_create(
-                user=user, group=groups[group_key], defaults={"role": role}
+        # The matching tables hear of this person once, when all of it is written,
+        # rather than once per row (every test's cast builds a dozen people).
+        with changes_held(user.pk):
+            # Every persona is a volunteer too, so their own profile pages work.
+            person, _ = Person.objects.get_or_create(
+                user=user, defaults={"display_name": full_name, "verified": True}
             )
-        for role in spec.movement_roles:
-            MovementRole.objects.get_or_create(user=user, role=role)
-        if spec.gives_consents:
-            grant_standard_consents(
-                user,
-                [groups[group_key] for group_key, _ in spec.memberships],
-                source="web",
-                recorded_by=user,
-            )
+            Profile.objects.get_or_create(person=person)
+            for group_key, role in spec.memberships:
+                Membership.objects.get_or_create(
+                    user=user, group=groups[group_key], defaults={"role": role}
+                )
+            for role in spec.movement_roles:
+                MovementRole.objects.get_or_create(user=user, role=role)
+            if spec.gives_consents:
+                grant_standard_consents(
+                    user,
+                    [groups[group_key] for group_key, _ in spec.memberships],
+                    source="web",
+                    recorded_by=user,
+                )
+        note_change(user.pk)
         if spec.has_mfa and not Authenticator.objects.filter(user=user).exists():
             TOTP.activate(user, spec.totp_secret)
             RecoveryCodes.activate(user)

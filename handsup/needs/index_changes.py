@@ -80,7 +80,9 @@ def _changed(sender: type[Model], instance: Model, using: str, **kwargs: Any) ->
         fields = kwargs.get("update_fields")
         if fields is not None and set(fields) <= {"last_login"}:
             return  # signing in changes nothing matching reads
-        note_change(instance.pk, using=using)
+        # A new account has no person yet (a person points at its account), so no row
+        # in the narrow table: only the index needs telling.
+        note_change(instance.pk, using=using, narrow="none" if kwargs.get("created") else "row")
     elif isinstance(instance, Person):
         note_change(instance.user_id, using=using)
     elif isinstance(instance, Profile | PersonSkill | DateAway):

@@ -261,6 +261,10 @@ def emit(
         )
         for pk in wanting
     )
+    from handsup.platform.webhook_jobs import kick_webhooks
+
+    # One drain per committed change, however many endpoints: the claim takes them all.
+    transaction.on_commit(kick_webhooks)
     return len(wanting)
 
 

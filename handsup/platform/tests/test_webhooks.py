@@ -538,6 +538,27 @@ def test_emitting_for_a_group_without_endpoints_costs_one_query(cast, django_ass
         assert emit(group=None, event="story.published", data={}) == 0
 
 
+def test_a_committed_event_starts_one_drain_at_once(
+    cast, hooked, django_capture_on_commit_callbacks
+):
+    """Endpoints hear of a change within seconds, not on the next minute's run: the
+    commit enqueues one drain task, however many endpoints want the event."""
+    from django_tasks_db.models import DBTaskResult
+
+    from handsup.platform.webhook_jobs import drain_webhooks
+
+    queued = DBTaskResult.objects.filter(task_path=drain_webhooks.module_path)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        emit(group=cast.groups["group_a"], event="need.created", data={"id": "n1"})
+    assert len(callbacks) == 1
+    assert queued.count() == 1
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        emit(group=cast.groups["group_a"], event="no.such.event", data={})
+        emit(group=None, event="story.published", data={})
+    assert callbacks == []  # no endpoint wanted these: nothing to drain
+    assert queued.count() == 1
+
+
 def test_a_change_that_rolls_back_leaves_no_event(cast, hooked):
     from django.db import transaction
 
