@@ -122,6 +122,7 @@ not_personal(
     "tags",
     "review",
     "review_note",
+    "changed_since_review",
     "maintainer_groups",
     "used_by",
     "created_at",

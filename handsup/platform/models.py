@@ -187,6 +187,9 @@ class Tool(PublicIdModel):
     tags = models.JSONField(default=list, blank=True)
     review = models.CharField(max_length=10, choices=Review.choices, default=Review.PENDING)
     review_note = models.TextField(blank=True, max_length=2000)
+    # A maintainer changed a published tool's words, link or tags: it stays published,
+    # and waits in the curators' queue until one of them checks it again.
+    changed_since_review = models.BooleanField(default=False)
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )

@@ -179,9 +179,14 @@ def tag_counts(tools: QuerySet[Tool]) -> list[tuple[str, int]]:
     return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
 
 
+def waiting_for_curators() -> Q:
+    """New and resubmitted tools, and published ones a maintainer has changed since."""
+    return Q(review=Review.PENDING) | Q(review=Review.PUBLISHED, changed_since_review=True)
+
+
 def curators_queue() -> QuerySet[Tool]:
     """Every tool, those waiting for a curator first (longest waiting first)."""
-    waiting_first = Case(When(review=Review.PENDING, then=Value(0)), default=Value(1))
+    waiting_first = Case(When(waiting_for_curators(), then=Value(0)), default=Value(1))
     return Tool.objects.order_by(waiting_first, "created_at", "pk")
 
 
@@ -224,7 +229,7 @@ def check_can_submit(submitter: User, *, now: datetime | None = None) -> None:
 
 
 def check_can_review(tool: Tool, *, publish: bool, note: str) -> None:
-    if publish and tool.review == Review.PUBLISHED:
+    if publish and tool.review == Review.PUBLISHED and not tool.changed_since_review:
         raise ToolRuleBroken(_("This tool is already published."))
     if not publish and tool.review == Review.REJECTED:
         raise ToolRuleBroken(_("This tool is already rejected."))
@@ -305,23 +310,46 @@ def do_edit_tool(
     maintains: bool,
 ) -> Tool:
     """A maintainer or curator changes the tool. A maintainer's edit of a rejected tool
-    sends it back to the curators; a published tool stays published."""
+    sends it back to the curators. A maintainer's change to a published tool's words,
+    licence, link or tags keeps it published and puts it in the curators' queue to be
+    checked again; a change of stage alone (idea, being built, in use, retired) doesn't."""
     if not tool_policy.allows(actor, "edit", tool):
         raise PermissionDenied("You can't change this tool.")
     tool = Tool.objects.select_for_update().get(pk=tool.pk)
     was = tool.review
+    before = _reviewed_content(tool)
     _apply(tool, details)
-    if was == Review.REJECTED and not curates_stories(actor):
+    curator = curates_stories(actor)
+    if was == Review.REJECTED and not curator:
         tool.review = Review.PENDING
+    elif was == Review.PUBLISHED and not curator and _reviewed_content(tool) != before:
+        tool.changed_since_review = True
     tool.save()
     changes = _set_maintainers(actor=actor, tool=tool, groups=groups, actor_maintains=maintains)
     record_audit(
         actor=actor,
         action="tool.edited",
         obj=tool,
-        details={"from": was, "to": tool.review, **changes},
+        details={
+            "from": was,
+            "to": tool.review,
+            "to_be_checked": tool.changed_since_review,
+            **changes,
+        },
     )
     return tool
+
+
+def _reviewed_content(tool: Tool) -> tuple[object, ...]:
+    """What a curator vouched for by publishing: everything readers see but the stage."""
+    return (
+        tool.name,
+        tool.summary,
+        tool.description,
+        tool.licence,
+        tool.source_url,
+        tuple(tool.tags or ()),
+    )
 
 
 @transaction.atomic
@@ -347,16 +375,19 @@ def do_review_tool(
     tool = Tool.objects.select_for_update().get(pk=tool.pk)
     check_can_review(tool, publish=publish, note=note)
     was = tool.review
+    rechecked = was == Review.PUBLISHED and publish
     tool.review = Review.PUBLISHED if publish else Review.REJECTED
     tool.review_note = note.strip()
-    tool.save(update_fields=["review", "review_note", "updated_at"])
+    tool.changed_since_review = False
+    tool.save(update_fields=["review", "review_note", "changed_since_review", "updated_at"])
     record_audit(
         actor=actor,
         action=f"tool.{tool.review}",
         obj=tool,
-        details={"from": was, "to": tool.review},
+        details={"from": was, "to": tool.review, "rechecked": rechecked},
     )
-    if tool.submitted_by_id is not None:
+    # Keeping a changed tool published tells nobody anything new.
+    if tool.submitted_by_id is not None and not rechecked:
         _tell_submitter(actor=actor, tool=tool, now=now)
     return tool
 

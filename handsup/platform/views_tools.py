@@ -308,7 +308,7 @@ def _require_curator(user: Any) -> None:
 @login_required
 def queue(request: AuthenticatedRequest) -> HttpResponse:
     _require_curator(request.user)
-    waiting = Tool.objects.filter(review=Tool.Review.PENDING).count()
+    waiting = Tool.objects.filter(tools.waiting_for_curators()).count()
     return render(
         request,
         "platform/tool_queue.html",
@@ -328,6 +328,7 @@ def review(request: AuthenticatedRequest, public_id: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             tools.check_can_review(tool, publish=form.publish, note=form.cleaned_data["note"])
+            recheck = tool.review == Tool.Review.PUBLISHED
             tool = tools.do_review_tool(
                 actor=request.user,
                 tool=tool,
@@ -337,15 +338,13 @@ def review(request: AuthenticatedRequest, public_id: str) -> HttpResponse:
         except tools.ToolRuleBroken as refusal:
             problem = str(refusal)
         else:
-            messages.success(
-                request,
-                (
-                    _("“%(name)s” is published; the person who sent it has been told.")
-                    if form.publish
-                    else _("“%(name)s” is rejected; the person who sent it has been told why.")
-                )
-                % {"name": tool.name},
-            )
+            if form.publish and recheck:
+                done = _("“%(name)s” is checked and stays published.")
+            elif form.publish:
+                done = _("“%(name)s” is published; the person who sent it has been told.")
+            else:
+                done = _("“%(name)s” is rejected; the person who sent it has been told why.")
+            messages.success(request, done % {"name": tool.name})
             return redirect("platform:tool_queue")
     return render(
         request,

@@ -307,6 +307,70 @@ def test_maintainers_and_curators_edit_and_nobody_else(cast):
     assert AuditEntry.objects.filter(action="tool.edited", actor=cast.users["organiser_a"])
 
 
+def test_a_maintainers_change_to_a_published_tool_waits_for_a_curator_to_check_it(cast):
+    """Published stays published (readers keep the tool), but what a curator vouched for
+    has changed, so it goes back in their queue; a change of stage alone doesn't."""
+    volunteer, curator = cast.users["volunteer"], cast.users["curator"]
+    form = submission()
+    tool = make_tool(
+        volunteer,
+        maintainers=[volunteer],
+        **{key: form[key] for key in ("name", "summary", "description", "licence", "source_url")},
+        status=Tool.Status.BUILDING,
+        tags=["maps", "canvassing"],
+    )
+    cast.client_for("volunteer").post(
+        edit_url(tool), submission(status=Tool.Status.IN_USE, maintains="on")
+    )
+    tool.refresh_from_db()
+    assert tool.status == Tool.Status.IN_USE and not tool.changed_since_review
+
+    response = cast.client_for("volunteer").post(
+        edit_url(tool),
+        submission(source_url="https://code.example.org/elsewhere", maintains="on"),
+    )
+    assert response.status_code == 302
+    tool.refresh_from_db()
+    assert tool.review == Tool.Review.PUBLISHED and tool.changed_since_review
+    assert cast.client_for("anonymous").get(page_url(tool)).status_code == 200
+    queue = cast.client_for("curator").get(reverse("platform:tool_queue"))
+    assert "Changed since: check it again" in text(queue)
+    assert "1 tool is waiting for a decision." in text(queue)
+    assert "A maintainer has changed it since" in text(
+        cast.client_for("curator").get(review_url(tool))
+    )
+
+    notes = OutboxItem.objects.filter(user=volunteer, message__kind=Kind.SERVICE)
+    notes_before = notes.count()
+    response = cast.client_for("curator").post(review_url(tool), {"decision": "publish"})
+    assert response.status_code == 302
+    tool.refresh_from_db()
+    assert tool.review == Tool.Review.PUBLISHED and not tool.changed_since_review
+    assert notes.count() == notes_before  # nothing new to tell them
+    assert AuditEntry.objects.filter(
+        action="tool.published", actor=curator, details__rechecked=True
+    ).exists()
+    # Checked once, a second "publish" is refused as before.
+    again = cast.client_for("curator").post(review_url(tool), {"decision": "publish"})
+    assert "already published" in text(again)
+
+    # A curator's own edit needs nobody to check it.
+    cast.client_for("curator").post(edit_url(tool), submission(name="Doorstep, renamed"))
+    tool.refresh_from_db()
+    assert tool.name == "Doorstep, renamed" and not tool.changed_since_review
+
+    # A changed tool can be taken down with a note, like any other.
+    cast.client_for("volunteer").post(
+        edit_url(tool), submission(summary="Now with ads", maintains="on")
+    )
+    response = cast.client_for("curator").post(
+        review_url(tool), {"decision": "reject", "note": "Adverts aren't a tool."}
+    )
+    tool.refresh_from_db()
+    assert tool.review == Tool.Review.REJECTED and not tool.changed_since_review
+    assert cast.client_for("anonymous").get(page_url(tool)).status_code == 404
+
+
 def test_a_maintainers_edit_of_a_rejected_tool_goes_back_to_the_curators(cast):
     volunteer = cast.users["volunteer"]
     tool = make_tool(volunteer, Tool.Review.REJECTED, maintainers=[volunteer])
