@@ -93,6 +93,8 @@ class Staging:
         self.connection = connection
         self.name = connection.ops.quote_name(f"imports_staging_{job_id}")
         self.postgresql = connection.vendor == "postgresql"
+        # SQLite, a first import: new ids are the staging row's position plus these.
+        self._offsets: dict[str, int] = {}
 
     # --- Filling it -------------------------------------------------------------------
 
@@ -259,11 +261,12 @@ class Staging:
         now = plan.now
         if not self.postgresql:
             self._number_new_rows()
+        new_user, new_person = self._new_id("new_user_id"), self._new_id("new_person_id")
         new = f"{s}.outcome = %s"
         self._insert(
             User,
             {
-                "id": f"{s}.new_user_id",
+                "id": new_user,
                 "public_id": f"{s}.user_public_id",
                 "password": f"{s}.password",
                 "email": f"{s}.account_email",
@@ -276,9 +279,9 @@ class Staging:
         self._insert(
             Person,
             {
-                "id": f"{s}.new_person_id",
+                "id": new_person,
                 "public_id": f"{s}.person_public_id",
-                "user": f"{s}.new_user_id",
+                "user": new_user,
                 "display_name": f"{s}.name",
                 "postcode": f"{s}.postcode",
                 "district": f"{s}.district",
@@ -292,7 +295,7 @@ class Staging:
         self._insert(
             Profile,
             {
-                "person": f"{s}.new_person_id",
+                "person": new_person,
                 "phone": f"{s}.phone",
                 "talents": f"{s}.talents",
                 "contact_by_email": f"({s}.email <> '')",
@@ -308,12 +311,12 @@ class Staging:
                 f" AND NOT EXISTS (SELECT 1 FROM {_table(Membership)} AS m "  # noqa: S608
                 f"WHERE m.user_id = {s}.user_id AND m.group_id = %s)"
             )
-            for outcome, user_column in ((NEW, "new_user_id"), (UPDATE, "user_id")):
+            for outcome, user_column in ((NEW, new_user), (UPDATE, f"{s}.user_id")):
                 self._insert(
                     Membership,
                     {
                         "public_id": f"{s}.membership_public_id",
-                        "user": f"{s}.{user_column}",
+                        "user": user_column,
                         "group": ("%s", [plan.group_id]),
                         "joined_at": ("%s", [now]),
                     },
@@ -326,7 +329,7 @@ class Staging:
         self._insert(
             ImportedPerson,
             {
-                "user": f"{s}.new_user_id",
+                "user": new_user,
                 "group": ("%s", [plan.group_id]),
                 "job": ("%s", [plan.job_id]),
                 "imported_at": ("%s", [now]),
@@ -339,19 +342,44 @@ class Staging:
 
     def _number_new_rows(self) -> None:
         """SQLite: give the new rows the ids after each table's highest, under the write
-        lock this transaction holds, so nobody else can take them."""
+        lock this transaction holds, so nobody else can take them.
+
+        When most staged rows are new (a first import), a new row's id is simply the
+        highest id plus its row's position in the staging table, with no pass over the
+        table; the few rows that aren't new leave gaps, as a sequence would. Otherwise
+        (a re-import: mostly updates) the new rows are numbered one after another."""
         s = self.name
-        count = self.counts().get(NEW, 0)
+        self._offsets = {}
+        counts = self.counts()
+        count = counts.get(NEW, 0)
         if not count:
             return
-        first_user = int(reserve_ids(User, count, using=self.connection.alias)[0])
-        first_person = int(reserve_ids(Person, count, using=self.connection.alias)[0])
+        alias = self.connection.alias
+        if count * 10 >= sum(counts.values()) * 9:
+            with self.connection.cursor() as cursor:
+                cursor.execute(f"SELECT MAX(rowid) FROM {s}")  # noqa: S608
+                last = int(cursor.fetchone()[0])
+            self._offsets = {
+                "new_user_id": int(reserve_ids(User, last, using=alias)[0]) - 1,
+                "new_person_id": int(reserve_ids(Person, last, using=alias)[0]) - 1,
+            }
+            return
+        first_user = int(reserve_ids(User, count, using=alias)[0])
+        first_person = int(reserve_ids(Person, count, using=alias)[0])
         self._run(
             f"UPDATE {s} SET new_user_id = %s + r.n, new_person_id = %s + r.n "  # noqa: S608
             f"FROM (SELECT rowid AS rid, ROW_NUMBER() OVER (ORDER BY rowid) - 1 AS n "
             f"FROM {s} WHERE outcome = %s) AS r WHERE {s}.rowid = r.rid",
             [first_user, first_person, NEW],
         )
+
+    def _new_id(self, column: str) -> str:
+        """SQL for a new row's id: its staged column, or (SQLite, a first import) its
+        position in the staging table after the table's highest id."""
+        offset = self._offsets.get(column)
+        if offset is None:
+            return f"{self.name}.{column}"
+        return f"({self.name}.rowid + {int(offset)})"
 
     def _update_own_records(self, plan: LoadPlan) -> None:
         s = self.name
@@ -403,13 +431,13 @@ class Staging:
             f"AND c.purpose_id = %s AND {scope} AND c.channel = '')"
         )
         for outcome, user_column, condition, params in (
-            (NEW, "new_user_id", "", []),
-            (UPDATE, "user_id", never_recorded, [consent.purpose_id, *scope_params]),
+            (NEW, self._new_id("new_user_id"), "", []),
+            (UPDATE, f"{s}.user_id", never_recorded, [consent.purpose_id, *scope_params]),
         ):
             self._insert(
                 ConsentEvent,
                 {
-                    "user": f"{s}.{user_column}",
+                    "user": user_column,
                     "purpose": ("%s", [consent.purpose_id]),
                     "group": ("%s", [plan.group_id]),
                     "given": ("%s", [True]),

@@ -122,3 +122,30 @@ def test_first_and_last_name_columns_make_the_name(cast, places, tmp_path):
     assert job.delimiter == ";"
     assert job.mapping == ["first_name", "last_name", "email"]
     assert User.objects.get(email="dai@example.org").full_name == "Dai Davies"
+
+
+@pytest.mark.parametrize("repeats", [1, 6], ids=["most-rows-new", "many-repeats"])
+def test_every_new_person_is_joined_to_their_own_account(cast, places, tmp_path, repeats):
+    """New ids are handed out two ways on SQLite (a first import: the staged row's
+    position; otherwise one after another), and on PostgreSQL from the sequences. Either
+    way each person, profile, membership and consent must belong to the account made
+    from the same row, also when left-out rows between them leave gaps."""
+    organiser, group = cast.users["organiser_a"], cast.groups["group_a"]
+    lines = ["Name,Email,Phone"]
+    for n in range(30):
+        lines.append(f"Person {n},person{n}@example.org,07700 900{n:03d}")
+        if n % 10 == 4:
+            for _ in range(repeats):  # the same address again: counted as a duplicate
+                lines.append(f"Not Person {n},person{n}@example.org,")
+    job, _report = run_csv("\n".join(lines) + "\n", actor=organiser, group=group, tmp_path=tmp_path)
+    assert (job.created_count, job.duplicate_count) == (30, 3 * repeats)
+    for n in range(30):
+        user = User.objects.get(email=f"person{n}@example.org")
+        assert user.full_name == f"Person {n}"
+        assert user.person.display_name == f"Person {n}"
+        assert user.person.profile.phone == f"07700 900{n:03d}"
+        assert Membership.objects.filter(user=user, group=group).exists()
+        assert ImportedPerson.objects.filter(user=user, group=group).exists()
+        assert set(
+            ConsentEvent.objects.filter(user=user).values_list("purpose__code", flat=True)
+        ) == {PurposeCode.GROUP_EMAIL, PurposeCode.GROUP_PHONE}
