@@ -156,8 +156,12 @@ class Membership(PublicIdModel):
         ORGANISER = "organiser", _("Organiser")
         ADMIN = "admin", _("Admin")
 
+    # No index of its own: the (user, group) unique constraint's index leads with it.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        db_index=False,
     )
     group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.MEMBER)
