@@ -195,11 +195,17 @@ def build_personas(
     from handsup.privacy.consent import grant_standard_consents
 
     users: dict[str, User] = {}
+    # One query for who exists already: a fresh database (every test's cast) then
+    # creates each row outright instead of looking for it first.
+    existing = {
+        user.email: user for user in User.objects.filter(email__in=[p.email for p in PERSONAS])
+    }
     for spec in PERSONAS:
         full_name = spec.full_name
         if marker_token:
             full_name = f"{full_name} {persona_marker(marker_token, spec.key)}"
-        user = User.objects.filter(email=spec.email).first()
+        user = existing.get(spec.email)
+        fresh = user is None
         if user is None:
             user = User.objects.create_user(
                 spec.email,
@@ -214,25 +220,37 @@ def build_personas(
         # rather than once per row (every test's cast builds a dozen people).
         with changes_held(user.pk):
             # Every persona is a volunteer too, so their own profile pages work.
-            person, _ = Person.objects.get_or_create(
-                user=user, defaults={"display_name": full_name, "verified": True}
-            )
-            Profile.objects.get_or_create(person=person)
-            for group_key, role in spec.memberships:
-                Membership.objects.get_or_create(
-                    user=user, group=groups[group_key], defaults={"role": role}
+            if fresh:
+                person = Person.objects.create(user=user, display_name=full_name, verified=True)
+                Profile.objects.create(person=person)
+                Membership.objects.bulk_create(
+                    Membership(user=user, group=groups[group_key], role=role)
+                    for group_key, role in spec.memberships
                 )
-            for role in spec.movement_roles:
-                MovementRole.objects.get_or_create(user=user, role=role)
+                MovementRole.objects.bulk_create(
+                    MovementRole(user=user, role=role) for role in spec.movement_roles
+                )
+            else:
+                person, _ = Person.objects.get_or_create(
+                    user=user, defaults={"display_name": full_name, "verified": True}
+                )
+                Profile.objects.get_or_create(person=person)
+                for group_key, role in spec.memberships:
+                    Membership.objects.get_or_create(
+                        user=user, group=groups[group_key], defaults={"role": role}
+                    )
+                for role in spec.movement_roles:
+                    MovementRole.objects.get_or_create(user=user, role=role)
             if spec.gives_consents:
                 grant_standard_consents(
                     user,
                     [groups[group_key] for group_key, _ in spec.memberships],
                     source="web",
                     recorded_by=user,
+                    none_yet=fresh,
                 )
         note_change(user.pk)
-        if spec.has_mfa and not Authenticator.objects.filter(user=user).exists():
+        if spec.has_mfa and (fresh or not Authenticator.objects.filter(user=user).exists()):
             TOTP.activate(user, spec.totp_secret)
             RecoveryCodes.activate(user)
         users[spec.key] = user

@@ -180,21 +180,31 @@ STANDARD_GROUP_PURPOSES = (PurposeCode.GROUP_EMAIL, PurposeCode.SHARE_CONTACT_WI
 
 @transaction.atomic
 def grant_standard_consents(
-    user: User, groups: Iterable[Group], *, source: str, recorded_by: User | None
+    user: User,
+    groups: Iterable[Group],
+    *,
+    source: str,
+    recorded_by: User | None,
+    none_yet: bool = False,
 ) -> list[ConsentEvent]:
     """Give `found_movement`, and `group_email` and `share_contact_with_group` for each group.
 
     For personas and demo data. Keys already given are left alone, so running it twice
-    records nothing new. Writes the events and their audit rows in two inserts.
+    records nothing new (`none_yet`: the caller has just made the account, so there is
+    nothing to look for). Writes the events and their audit rows in two inserts.
     """
     wanted: list[tuple[str, Group | None]] = [(PurposeCode.FOUND_MOVEMENT, None)]
     wanted += [(code, group) for group in groups for code in STANDARD_GROUP_PURPOSES]
     purposes = {p.code: p for p in Purpose.objects.filter(code__in={code for code, _ in wanted})}
-    already = {
-        (event.purpose_id, event.group_id, event.channel)
-        for event in current_consents(user)
-        if event.given
-    }
+    already = (
+        set()
+        if none_yet
+        else {
+            (event.purpose_id, event.group_id, event.channel)
+            for event in current_consents(user)
+            if event.given
+        }
+    )
     notice = _current_notice()
     events = [
         _new_event(
