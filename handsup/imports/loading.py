@@ -259,8 +259,14 @@ class Staging:
         """
         s = self.name
         now = plan.now
+        counts = self.counts()
         if not self.postgresql:
-            self._number_new_rows()
+            self._number_new_rows(counts)
+        # Statements for outcomes no row has are not run at all. Besides saving time, a
+        # first import must not join the accounts it has just inserted: until they are
+        # analysed, the planner may think the table nearly empty and scan all of it
+        # once per staged row.
+        present = {outcome for outcome, count in counts.items() if count}
         new_user, new_person = self._new_id("new_user_id"), self._new_id("new_person_id")
         new = f"{s}.outcome = %s"
         self._insert(
@@ -305,13 +311,16 @@ class Staging:
             where=new,
             params=[NEW],
         )
-        self._update_own_records(plan)
+        if UPDATE in present:
+            self._update_own_records(plan)
         if plan.group_id is not None:
             already_member = (
                 f" AND NOT EXISTS (SELECT 1 FROM {_table(Membership)} AS m "  # noqa: S608
                 f"WHERE m.user_id = {s}.user_id AND m.group_id = %s)"
             )
             for outcome, user_column in ((NEW, new_user), (UPDATE, f"{s}.user_id")):
+                if outcome not in present:
+                    continue
                 self._insert(
                     Membership,
                     {
@@ -338,9 +347,9 @@ class Staging:
             params=[NEW],
         )
         for consent in plan.consents:
-            self._record_consent(plan, consent)
+            self._record_consent(plan, consent, present)
 
-    def _number_new_rows(self) -> None:
+    def _number_new_rows(self, counts: dict[str, int]) -> None:
         """SQLite: give the new rows the ids after each table's highest, under the write
         lock this transaction holds, so nobody else can take them.
 
@@ -350,7 +359,6 @@ class Staging:
         (a re-import: mostly updates) the new rows are numbered one after another."""
         s = self.name
         self._offsets = {}
-        counts = self.counts()
         count = counts.get(NEW, 0)
         if not count:
             return
@@ -418,7 +426,7 @@ class Staging:
             [self.connection.ops.adapt_datetimefield_value(plan.now), UPDATE],
         )
 
-    def _record_consent(self, plan: LoadPlan, consent: Consent) -> None:
+    def _record_consent(self, plan: LoadPlan, consent: Consent, present: set[str]) -> None:
         """New people get the consent; the group's own records only if they never had
         an event for it, so a consent someone withdrew is never given back by a re-import.
         """
@@ -434,6 +442,8 @@ class Staging:
             (NEW, self._new_id("new_user_id"), "", []),
             (UPDATE, f"{s}.user_id", never_recorded, [consent.purpose_id, *scope_params]),
         ):
+            if outcome not in present:
+                continue
             self._insert(
                 ConsentEvent,
                 {

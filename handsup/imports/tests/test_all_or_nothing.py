@@ -101,8 +101,8 @@ def test_an_unexpected_error_fails_the_job_and_imports_nothing(cast, places, mon
     content = _rows(30)
     record = Staging._record_consent
 
-    def fail_halfway(self: Staging, plan: object, consent: object) -> None:
-        record(self, plan, consent)  # type: ignore[arg-type]
+    def fail_halfway(self: Staging, plan: object, consent: object, present: set[str]) -> None:
+        record(self, plan, consent, present)  # type: ignore[arg-type]
         raise RuntimeError("the disk is full")
 
     monkeypatch.setattr(Staging, "_record_consent", fail_halfway)

@@ -149,3 +149,33 @@ def test_every_new_person_is_joined_to_their_own_account(cast, places, tmp_path,
         assert set(
             ConsentEvent.objects.filter(user=user).values_list("purpose__code", flat=True)
         ) == {PurposeCode.GROUP_EMAIL, PurposeCode.GROUP_PHONE}
+
+
+def test_a_first_import_runs_no_statement_for_updates(cast, places, tmp_path):
+    """A first import must not join the accounts it has just inserted (the planner may
+    still think the table nearly empty and scan it once per staged row); statements for
+    outcomes no row has are left out. A re-import does run them."""
+    from django.db import connection
+
+    statements: list[str] = []
+
+    def record(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    organiser, group = cast.users["organiser_a"], cast.groups["group_a"]
+    with connection.execute_wrapper(record):
+        job, _report = run_csv(GOOD, actor=organiser, group=group, tmp_path=tmp_path)
+    assert job.created_count == 3
+    assert not [sql for sql in statements if sql.startswith('UPDATE "accounts_user"')]
+    statements.clear()
+    with connection.execute_wrapper(record):
+        job, _report = run_csv(
+            GOOD.replace("Ann Archer", "Ann Archer-Smith"),
+            actor=organiser,
+            group=group,
+            tmp_path=tmp_path,
+        )
+    assert job.updated_count == 2  # Cat has no email: a new person each time
+    assert [sql for sql in statements if sql.startswith('UPDATE "accounts_user"')]
+    assert User.objects.get(email="ann@example.org").full_name == "Ann Archer-Smith"
