@@ -135,6 +135,27 @@ def test_bit_63_and_high_skill_ids_round_trip_through_the_database(cast, far_ski
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("chunk", [1, 2, 3, 9])
+def test_each_persons_consents_reach_their_own_row_whatever_the_batch(skills, chunk):
+    """The consent subqueries are compiled once per shape and reused with each batch's
+    accounts in place of stand-ins (9 is past the cached sizes: compiled afresh). Every
+    row must carry its own person's consents, never another's."""
+    found = ["movement", "groups", None, "movement", None, "groups", "groups", None, "movement"]
+    users = [make_volunteer(found=kind) for kind in found]
+    MatchingRow.objects.all().delete()
+    ids = [user.pk for user in users]
+    for start in range(0, len(ids), chunk):
+        sync_rows(ids[start : start + chunk])
+        sync_rows(ids[start : start + chunk])  # the cached statement, a second time
+    for user, kind in zip(users, found, strict=True):
+        row = row_of(user)
+        assert row is not None
+        assert (row["found_movement"], row["found_my_groups"]) == (
+            kind == "movement",
+            kind == "groups",
+        ), kind
+
+
 class TestKeptInStep:
     def test_a_new_volunteer_has_a_row(self, skills):
         user = make_volunteer(skills={skills[0]: (3, True)}, travel_radius_km=12, availability=5)
