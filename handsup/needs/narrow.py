@@ -131,13 +131,12 @@ def _consent_sql(code: str, using: str, user_ids: Sequence[int] | None) -> tuple
     """The ids of everyone (of `user_ids`) whose latest event for `code` gives consent."""
     if user_ids is None:
         return _compiled(user_ids_with_consent(code).using(using), using)
-    if len(user_ids) > _CACHED_UP_TO:
-        given = user_ids_with_consent(code).using(using)
-        return _compiled(given.filter(user_id__in=list(user_ids)), using)
     key = (using, code, len(user_ids))
     cached = _CONSENT_SQL.get(key)
     if cached is None:
         given = user_ids_with_consent(code).using(using)
+        if len(user_ids) > _CACHED_UP_TO:
+            return _compiled(given.filter(user_id__in=list(user_ids)), using)
         stand_ins = [_STAND_IN - index for index in range(len(user_ids))]
         sql, template = _compiled(given.filter(user_id__in=stand_ins), using)
         slots = {

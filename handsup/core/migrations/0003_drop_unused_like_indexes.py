@@ -16,7 +16,7 @@ from django.db import migrations
 COLUMNS = ("public_id",)
 
 
-def _unused_like_indexes(apps: Any, schema_editor: Any) -> list[tuple[Any, Any]]:
+def _unused_like_indexes(apps: Any) -> list[tuple[Any, Any]]:
     found = []
     for model in apps.get_models():
         for field in model._meta.local_concrete_fields:
@@ -31,7 +31,7 @@ def _unused_like_indexes(apps: Any, schema_editor: Any) -> list[tuple[Any, Any]]
 def drop(apps: Any, schema_editor: Any) -> None:
     if schema_editor.connection.vendor != "postgresql":
         return
-    for model, field in _unused_like_indexes(apps, schema_editor):
+    for model, field in _unused_like_indexes(apps):
         name = schema_editor._create_index_name(
             model._meta.db_table, [field.column], suffix="_like"
         )
@@ -41,7 +41,7 @@ def drop(apps: Any, schema_editor: Any) -> None:
 def make_again(apps: Any, schema_editor: Any) -> None:
     if schema_editor.connection.vendor != "postgresql":
         return
-    for model, field in _unused_like_indexes(apps, schema_editor):
+    for model, field in _unused_like_indexes(apps):
         statement = schema_editor._create_like_index_sql(model, field)
         if statement is not None:
             schema_editor.execute(statement)
