@@ -170,6 +170,14 @@ def messaging_report(
                 f"{best['workers']}, Django's send_mass_mail {baseline['per_s']:,.0f}/s "
                 f"({delivery_recipients:,} messages)."
             )
+        ceiling = [r for r in delivery if r.get("ceiling")]
+        if ceiling:
+            top = max(ceiling, key=lambda r: r["per_s"])
+            notes.append(
+                f"The SMTP server's ceiling here: {top['per_s']:,.0f} messages/s at best, "
+                f"from {top['clients']} bare client(s) sending one pre-built message "
+                f"({top['server_cpu_ms_per_message']} ms of the server's CPU a message)."
+            )
     return {
         "benchmark": "messaging",
         "figure": "Q1",

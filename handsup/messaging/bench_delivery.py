@@ -17,7 +17,12 @@ times, in the same run:
   `EmailMultiAlternatives` per recipient through Django's SMTP backend), unless
   `normal_path=False`;
 * the baseline: Django's `send_mass_mail` of the same number of plain-text messages on
-  one connection (no database, no rendering, no marking).
+  one connection (no database, no rendering, no marking);
+* the server's ceiling: the baseline's message, built once, sent as the same bytes over
+  and over by 1, 2 and 3 forked clients that do nothing else (`smtplib`, a connection
+  each). No sender can deliver faster than the best of these rows, since the server is
+  the same and the clients do the least a sender can; on a small machine it shows
+  whether the target is within the server's reach at all.
 
 Each of ours also reports the batches' p50/p95 (milliseconds per batch of `batch_size`);
 every row checks the server's count and says how much CPU the server itself spent per
@@ -30,6 +35,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import smtplib
 import statistics
 import time as clock
 from datetime import timedelta
@@ -37,7 +43,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
-from django.core.mail import send_mass_mail
+from django.core.mail import EmailMessage, send_mass_mail
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.test.utils import override_settings
 from django.utils import timezone
@@ -53,6 +59,8 @@ BENCH_SLUG = "q2-bench-group"
 TARGET_PER_S = {"postgresql": 2000.0, "sqlite": 1000.0}
 TARGET_WORKERS = {"postgresql": 2, "sqlite": 1}
 DEFAULT_MESSAGES = 20_000
+CEILING_CLIENTS = (1, 2, 3)
+CEILING_MESSAGES = 6_000  # at most, per client count
 BODY = (
     "## Saturday\n\nWe're leafleting the **high street** from 10am; meet by the library.\n\n"
     "- bring water\n- wear comfy shoes\n\n[Route map](https://example.org/route)"
@@ -201,6 +209,67 @@ def _run_workers(
     return sum(sent for sent, *_ in finished), seconds, batches
 
 
+def _bare_client(
+    port: int, sender: str, raw: bytes, count: int, go: Any, done: Any
+) -> None:  # pragma: no cover (runs in a forked process)
+    """Send `raw` `count` times on one connection once `go` is set; put how many."""
+    sent = 0
+    try:
+        with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
+            go.wait()
+            for index in range(count):
+                smtp.sendmail(sender, [f"c{index}@{BENCH_DOMAIN}"], raw)
+                sent += 1
+    finally:
+        done.put(sent)
+
+
+def _server_ceiling(
+    server: CountingSMTPServer, sender: str, messages: int, common: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """A row per client count: the baseline's message as bytes, from clients that do
+    nothing else, at the same server."""
+    raw = EmailMessage("Saturday", BODY, sender, [f"c@{BENCH_DOMAIN}"]).message().as_bytes()
+    total = min(messages, CEILING_MESSAGES)
+    context = multiprocessing.get_context("fork")
+    rows = []
+    for clients in CEILING_CLIENTS:
+        shares = [total // clients + (1 if i < total % clients else 0) for i in range(clients)]
+        go, done = context.Event(), context.Queue()
+        processes = [
+            context.Process(target=_bare_client, args=(server.port, sender, raw, n, go, done))
+            for n in shares
+        ]
+        for process in processes:
+            process.start()
+        clock.sleep(0.2)  # connected before the clock starts
+        before, cpu_before = server.count(), server.cpu_seconds()
+        started = clock.perf_counter()
+        go.set()
+        sent = sum(done.get(timeout=600) for _ in processes)
+        seconds = clock.perf_counter() - started
+        for process in processes:
+            process.join(30)
+        rows.append(
+            {
+                "name": f"SMTP server ceiling: {clients} bare client(s), one pre-built message",
+                "baseline": False,
+                "ceiling": True,
+                **common,
+                "recipients": total,
+                "rows": total,
+                "clients": clients,
+                "message_bytes": len(raw),
+                "sent": sent,
+                "received_by_server": server.count() - before,
+                "server_cpu_ms_per_message": _cpu_per_message(server, cpu_before, total),
+                "seconds": round(seconds, 3),
+                "per_s": round(sent / seconds, 1),
+            }
+        )
+    return rows
+
+
 def _cpu_per_message(
     server: CountingSMTPServer, before: float | None, messages: int
 ) -> float | None:
@@ -226,9 +295,11 @@ def bench_delivery(
     workers: tuple[int, ...] | None = None,
     mark_every: int | None = None,
     normal_path: bool = True,
+    ceiling: bool = True,
     using: str = DEFAULT_DB_ALIAS,
 ) -> list[dict[str, Any]]:
-    """Messages per second delivered to a local SMTP server: ours, and the baseline.
+    """Messages per second delivered to a local SMTP server: ours, the baseline, and
+    (`ceiling`) what the server takes at most from clients that do nothing else.
 
     `workers`: the worker counts to time (default: 1 and 2 on PostgreSQL, 1 on SQLite).
     """
@@ -302,6 +373,8 @@ def bench_delivery(
                     "per_s": round(sent / seconds, 1),
                 }
             )
+            if ceiling:
+                results += _server_ceiling(server, sender, messages, common)
     finally:
         _clean_up(using=using)
         server.stop()

@@ -574,14 +574,18 @@ def test_the_delivery_bench_times_ours_and_send_mass_mail_in_one_run():
 
     results = bench_delivery(60, batch_size=25)
     postgresql = connections["default"].vendor == "postgresql"
-    ours = [r for r in results if not r["baseline"]]
+    ours = [r for r in results if not r["baseline"] and not r.get("ceiling")]
     [baseline] = [r for r in results if r["baseline"]]
+    ceiling = [r for r in results if r.get("ceiling")]
     # Ours with pre-built MIME on 1 worker (and 2 on PostgreSQL), the normal path for
-    # reference, then Django's send_mass_mail.
+    # reference, Django's send_mass_mail, then the server's ceiling with 1, 2 and 3 bare
+    # clients.
     assert [(r["workers"], r["prebuilt_mime"]) for r in ours] == (
         [(1, True), (2, True), (1, False)] if postgresql else [(1, True), (1, False)]
     )
-    assert results[-1] is baseline and "send_mass_mail" in baseline["name"]
+    assert results[len(ours)] is baseline and "send_mass_mail" in baseline["name"]
+    assert results[len(ours) + 1 :] == ceiling
+    assert [r["clients"] for r in ceiling] == [1, 2, 3]
     for result in results:
         assert {"name", "baseline", "database", "recipients", "rows", "seconds", "per_s"} <= set(
             result
@@ -590,6 +594,8 @@ def test_the_delivery_bench_times_ours_and_send_mass_mail_in_one_run():
         # Every message really reached the server, once.
         assert result["sent"] == result["received_by_server"] == 60
         assert result["seconds"] > 0 and result["per_s"] > 0
+    for result in ceiling:
+        assert result["message_bytes"] > len("Saturday")
     for result in ours:
         assert result["p50_ms"] is not None and result["p95_ms"] >= result["p50_ms"]
     assert not User.objects.filter(email__endswith=BENCH_DOMAIN).exists()
@@ -618,6 +624,7 @@ def test_bench_messaging_prints_delivery_with_its_baseline():
     assert report["figures"] == ["Q1", "Q2"]
     names = [r["name"] for r in report["results"]]
     assert any("pre-built MIME, 1 worker" in name for name in names)
+    assert any(note.startswith("The SMTP server's ceiling here") for note in report["notes"])
     assert any("send_mass_mail" in name for name in names)
     delivered = [r for r in report["results"] if "received_by_server" in r]
     assert {r["rows"] for r in delivered} == {30}
