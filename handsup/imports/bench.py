@@ -277,7 +277,30 @@ def run_import_bench(
         finally:
             if not keep:
                 remove_bench_rows(group, actor)
+                clear_dead_rows()
     return BenchReport(rows=rows, results=results, notes=notes)
+
+
+# The tables a run fills and empties again.
+TOUCHED_TABLES = (
+    "accounts_user",
+    "people_person",
+    "people_profile",
+    "groups_membership",
+    "imports_importedperson",
+    "privacy_consentevent",
+)
+
+
+def clear_dead_rows() -> None:
+    """On PostgreSQL, what autovacuum would do in time after a run deleted its rows: the
+    dead rows cleared and the statistics fresh. Without it the next run writes into
+    bloated tables and indexes, and measures that (seen: 25 s against 17 s)."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return
+    with connection.cursor() as cursor:
+        for table in TOUCHED_TABLES:
+            cursor.execute(f"VACUUM ANALYZE {connection.ops.quote_name(table)}")
 
 
 def remove_bench_rows(group: Group, actor: User) -> None:
