@@ -3,7 +3,8 @@ server under load, with the in-process matching index on, against the same page 
 off, in the same run.
 
 `handsup bench web --volunteers N --open-needs K --sessions S [--connections C]
-[--duration D] [--baseline-duration B] [--url URL] [--keep] [--json]` (`web_report`):
+[--duration D] [--baseline-duration B] [--ceiling-duration C] [--url URL] [--keep]
+[--json]` (`web_report`):
 
 * The people and needs: the seeded movement and K open needs exactly as `handsup bench
   matching` makes them (`bench.ensure_movement`, `bench.make_needs`); the needs are
@@ -33,6 +34,10 @@ off, in the same run.
   `CaptureQueriesContext`; the maximum and the median are reported.
 * The baseline: a second server with `HANDSUP_MATCHING_INDEX=off`, the same sessions,
   a shorter run (`--baseline-duration`); its rate and p95 are set beside ours as ratios.
+* The ceiling: a third server, the same in every way but for one more page
+  (`bench_ceiling`: a signed-in page whose view does nothing), loaded with the same
+  sessions for `--ceiling-duration` seconds. No signed-in page on that server and machine
+  can beat it, so it tells how much of a target is the page's and how much the stack's.
 """
 
 from __future__ import annotations
@@ -75,6 +80,7 @@ from handsup.accounts.models import User
 from handsup.core.benchmarks import machine
 from handsup.groups.models import Membership, MovementRole
 from handsup.needs.bench import BenchNeed, ensure_movement, make_needs, remove_needs
+from handsup.needs.bench_ceiling import CEILING_HEADING, CEILING_PATH
 from handsup.needs.models import Need
 from handsup.people.models import PersonSkill
 
@@ -388,7 +394,7 @@ def fetch(url: str, cookie: str, *, timeout: float = VERIFY_TIMEOUT_S) -> tuple[
         return int(refused.code), refused.read().decode("utf-8", "replace")
 
 
-def verify_pages(url: str, cookies: Sequence[str]) -> dict[int, int]:
+def verify_pages(url: str, cookies: Sequence[str], *, heading: str = HEADING) -> dict[int, int]:
     """Fetch the page once per cookie; every one must be 200 with the page's heading.
     The statuses seen, by status."""
     statuses: dict[int, int] = {}
@@ -396,8 +402,8 @@ def verify_pages(url: str, cookies: Sequence[str]) -> dict[int, int]:
     for cookie in cookies:
         status, body = fetch(url, cookie)
         statuses[status] = statuses.get(status, 0) + 1
-        if status != 200 or HEADING not in body:
-            wrong.append(f"{status}{'' if HEADING in body else ' without the heading'}")
+        if status != 200 or heading not in body:
+            wrong.append(f"{status}{'' if heading in body else ' without the heading'}")
     if wrong:
         raise RuntimeError(
             f"{len(wrong)} of {len(cookies)} logged-in sessions did not get the page at "
@@ -466,12 +472,14 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def server_environment(*, matching_index: str) -> dict[str, str]:
+def server_environment(
+    *, matching_index: str, settings_module: str = "handsup.settings"
+) -> dict[str, str]:
     """This process's environment, with what the server needs to read the same database
     and sessions: the secret key (sessions are signed with it), the loopback host, the
     proxy's header trusted, and the index switched as asked."""
     env = dict(os.environ)
-    env["DJANGO_SETTINGS_MODULE"] = "handsup.settings"
+    env["DJANGO_SETTINGS_MODULE"] = settings_module
     env["SECRET_KEY"] = settings.SECRET_KEY
     hosts = [host for host in env.get("ALLOWED_HOSTS", "").split(",") if host.strip()]
     env["ALLOWED_HOSTS"] = ",".join([*hosts, "127.0.0.1"])
@@ -586,13 +594,14 @@ def measure(
     duration_s: int,
     warmup_s: int,
     baseline: bool,
+    heading: str = HEADING,
 ) -> Load:
     """Check, warm and load one server. Ours: every session's page checked, then warmed
     until no worker is slow, then `warmup_s` of untimed wrk. The baseline builds nothing
     on first use, and each of its pages may take seconds: a few sessions checked, no
     warming, and a run that completes no request is reported as such."""
     checked = cookies[:BASELINE_CHECKED] if baseline else cookies
-    load = Load(url=url, verified=verify_pages(url, checked))
+    load = Load(url=url, verified=verify_pages(url, checked, heading=heading))
     if not baseline:
         load.warm_rounds_s = warm_up(url, cookies, parallel=connections)
         if warmup_s:
@@ -663,6 +672,7 @@ def web_report(
     connections: int = 16,
     duration: int = 20,
     baseline_duration: int = 10,
+    ceiling_duration: int = 10,
     threads: int = 2,
     workers: int | None = None,
     worker_threads: int = 4,
@@ -737,6 +747,30 @@ def web_report(
                                 f"Baseline: no page within {VERIFY_TIMEOUT_S:.0f} s with the "
                                 "index off; no ratio."
                             )
+                if ceiling_duration >= 1:
+                    ceiling_script = Path(folder) / "ceiling.lua"
+                    ceiling_script.write_text(lua_script(path=CEILING_PATH, cookies=cookies))
+                    with production_server(
+                        env=server_environment(
+                            matching_index="on",
+                            settings_module="handsup.needs.bench_ceiling_settings",
+                        ),
+                        workers=workers,
+                        threads=worker_threads,
+                        log_path=Path(folder) / "gunicorn-ceiling.log",
+                        path=CEILING_PATH,
+                    ) as served:
+                        loads["ceiling"] = measure(
+                            served,
+                            cookies,
+                            script=ceiling_script,
+                            threads=threads,
+                            connections=connections,
+                            duration_s=ceiling_duration,
+                            warmup_s=warmup,
+                            baseline=False,
+                            heading=CEILING_HEADING,
+                        )
     finally:
         close_sessions(keys)
         if not keep:
@@ -798,6 +832,23 @@ def web_report(
                 extra={},
             )
         )
+    if "ceiling" in loads:
+        results.append(
+            _result(
+                "ceiling: a signed-in page whose view does nothing, same server and sessions",
+                baseline=False,
+                load=loads["ceiling"],
+                sizes=sizes,
+                extra={"ceiling": True},
+            )
+        )
+        top = loads["ceiling"].timed
+        assert top is not None
+        notes.append(
+            f"Ceiling: the same server serves a signed-in page that does nothing at "
+            f"{top.per_s:,.0f} requests/s (p95 {top.p95_ms:.1f} ms) to the same sessions; "
+            "no signed-in page here can beat that."
+        )
     report: dict[str, Any] = {
         "benchmark": "web",
         "figures": [FIGURE],
@@ -809,6 +860,7 @@ def web_report(
         "connections": connections,
         "duration_s": duration,
         "baseline_duration_s": baseline_duration if "baseline" in loads else None,
+        "ceiling_duration_s": ceiling_duration if "ceiling" in loads else None,
         "server": None
         if url is not None
         else {
@@ -940,6 +992,13 @@ def add_web_arguments(parser: CommandParser) -> None:
         default=10,
         help="Seconds of load on the index-off baseline (10; 0 leaves it out).",
     )
+    parser.add_argument(
+        "--ceiling-duration",
+        type=int,
+        default=10,
+        help="Seconds of load on a signed-in page that does nothing, served the same way "
+        "(10; 0 leaves it out).",
+    )
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (2).")
     parser.add_argument(
         "--warmup",
@@ -971,7 +1030,7 @@ def run_web(options: dict[str, Any]) -> dict[str, Any]:
     for name in ("volunteers", "sessions", "connections", "duration", "threads"):
         if options[name] < 1:
             raise CommandError(f"--{name} must be at least 1.")
-    for name in ("open_needs", "baseline_duration", "seed", "warmup"):
+    for name in ("open_needs", "baseline_duration", "ceiling_duration", "seed", "warmup"):
         if options[name] < 0:
             raise CommandError(f"--{name.replace('_', '-')} must be 0 or more.")
     if options["workers"] is not None and options["workers"] < 1:
@@ -986,6 +1045,7 @@ def run_web(options: dict[str, Any]) -> dict[str, Any]:
         connections=options["connections"],
         duration=options["duration"],
         baseline_duration=options["baseline_duration"],
+        ceiling_duration=options["ceiling_duration"],
         threads=options["threads"],
         workers=options["workers"],
         worker_threads=options["worker_threads"],

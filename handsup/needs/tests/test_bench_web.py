@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,10 +18,16 @@ from django.db import connection
 from pytest_django.live_server_helper import LiveServer
 
 from handsup.needs.bench import BENCH_TITLE
+from handsup.needs.bench_ceiling import CEILING_HEADING, CEILING_PATH
 from handsup.needs.bench_web import (
     TARGET_QUERIES,
+    close_sessions,
+    fetch,
     lua_script,
+    measure,
+    open_sessions,
     parse_wrk_output,
+    session_cookie,
     verify_pages,
 )
 from handsup.needs.index import forget_indexes
@@ -172,3 +179,49 @@ def test_the_script_rotates_the_cookies_it_is_given() -> None:
         lua_script(path="/needs/", cookies=[])
     with pytest.raises(ValueError):
         lua_script(path="/needs/", cookies=['sessionid=x"\n'])
+
+
+@live
+def test_the_ceiling_page_is_loaded_with_real_sessions_and_refuses_anyone_else(
+    live_server: LiveServer, tmp_path: Path
+) -> None:
+    from django.test.utils import override_settings
+
+    from handsup.accounts.models import User
+
+    users = [
+        User.objects.create_user(email=f"ceiling{n}@example.org", password="x-long-password-1")
+        for n in range(3)
+    ]
+    keys = open_sessions(users)
+    cookies = [session_cookie(key) for key in keys]
+    script = tmp_path / "ceiling.lua"
+    script.write_text(lua_script(path=CEILING_PATH, cookies=cookies))
+    url = live_server.url + CEILING_PATH
+    # The live server runs in this process: the ceiling server's URLs, for this test.
+    with override_settings(ROOT_URLCONF="handsup.needs.bench_ceiling"):
+        # Without a session the page sends people to log in, so a run with a bad
+        # session stops instead of timing redirects.
+        assert fetch(url, "")[0] == 302
+        with pytest.raises(RuntimeError, match="did not get the page"):
+            verify_pages(url, ["sessionid=not-a-session"], heading=CEILING_HEADING)
+        status, body = fetch(url, cookies[0])
+        assert status == 200 and CEILING_HEADING in body
+        load = measure(
+            url,
+            cookies,
+            script=script,
+            threads=1,
+            connections=1,
+            duration_s=1,
+            warmup_s=0,
+            baseline=False,
+            heading=CEILING_HEADING,
+        )
+    assert load.verified == {200: 3}
+    assert load.timed is not None and load.timed.requests > 0
+    assert load.timed.statuses == {200: load.timed.requests}
+    close_sessions(keys)
+    assert not Session.objects.exists()
+    # The application's own URLs have no such page.
+    assert fetch(url, cookies[0])[0] == 404
