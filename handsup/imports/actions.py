@@ -248,7 +248,13 @@ def do_run_import(
     job.status = status
     job.stage = ImportJob.Stage.FINISHED
     job.finished_at = timezone.now()
-    job.save()
+    with transaction.atomic():
+        job.save()
+        if status == ImportJob.Status.DONE:
+            # The group's systems hear of the new members once, with the job's counts.
+            from handsup.platform.events import emit_import_finished
+
+            emit_import_finished(job)
     return outcome
 
 

@@ -2,10 +2,10 @@
 
 The actions that make these changes call one function here, inside their transaction
 (`needs.actions.do_create_need`, `needs.answers.do_accept`, `groups.actions` joining and
-leaving, `stories.actions.do_change_story_status`). Each payload carries only what the
-group may see already: public ids, a need's title and status, a published story's title.
-Never a name, an email address or a phone number: a system that needs more asks the API,
-which applies the consents.
+leaving, `stories.actions.do_change_story_status`, `imports.actions.do_run_import`). Each
+payload carries only what the group may see already: public ids, a need's title and
+status, a published story's title, an import's counts. Never a name, an email address or
+a phone number: a system that needs more asks the API, which applies the consents.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from handsup.platform.webhooks import emit
 if TYPE_CHECKING:
     from handsup.accounts.models import User
     from handsup.groups.models import Group
+    from handsup.imports.models import ImportJob
     from handsup.needs.models import Invitation, Need
     from handsup.stories.models import Story
 
@@ -98,6 +99,30 @@ def emit_story_published(story: Story) -> int:
                 "id": story.public_id,
                 "title": story.title,
                 "url": settings.SITE_URL + reverse("stories:story", args=[story.public_id]),
+            },
+        },
+    )
+
+
+def emit_import_finished(job: ImportJob) -> int:
+    """A list imported into the group: how many people it added, updated and asked to
+    confirm, never who. An import adds its members in one statement, so this, not a
+    `member.joined` per person, is how a group's systems hear of them: they read the new
+    members through the API, which applies the consents."""
+    if job.group is None:
+        return 0
+    return emit(
+        group=job.group,
+        event=WebhookEvent.IMPORT_FINISHED,
+        data={
+            "group": job.group.public_id,
+            "import": {
+                "id": job.public_id,
+                "created": job.created_count,
+                "updated": job.updated_count,
+                "invited": job.invited_count,
+                "rejected": job.rejected_count,
+                "duplicates": job.duplicate_count,
             },
         },
     )

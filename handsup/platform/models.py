@@ -80,6 +80,7 @@ class WebhookEvent(models.TextChoices):
     MEMBER_JOINED = "member.joined", _("Someone joined the group")
     MEMBER_LEFT = "member.left", _("Someone left the group")
     STORY_PUBLISHED = "story.published", _("A story of the group was published")
+    IMPORT_FINISHED = "import.finished", _("An import into the group finished")
 
 
 class WebhookEndpoint(PublicIdModel):

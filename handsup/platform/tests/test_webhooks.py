@@ -3,6 +3,7 @@ actions emit (with nothing in them the group may not see)."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import socket
@@ -16,6 +17,8 @@ from django.utils import timezone
 
 from handsup.groups.actions import do_join_group, do_leave_group
 from handsup.groups.models import Membership
+from handsup.imports.actions import do_create_command_line_import, do_run_import
+from handsup.imports.models import ImportJob
 from handsup.needs.actions import NeedDetails, SkillWanted, do_create_need
 from handsup.needs.answers import do_accept, invitation_expiry
 from handsup.needs.models import Invitation, Need
@@ -422,7 +425,7 @@ def payloads(endpoint: WebhookEndpoint, event: str) -> list[dict[str, Any]]:
 
 def run_every_action(cast: Any) -> dict[str, Any]:
     """Each event the real way, in group A: a need created and filled by a yes, someone
-    joining and leaving, a story published."""
+    joining and leaving, a story published, a list imported."""
     group = cast.groups["group_a"]
     need = do_create_need(
         actor=cast.users["organiser_a"], group=group, details=need_details(), publish=True
@@ -452,7 +455,31 @@ def run_every_action(cast: Any) -> dict[str, Any]:
         status=Story.Status.IN_REVIEW,
     )
     do_change_story_status(actor=cast.users["curator"], story=story, to=Story.Status.PUBLISHED)
-    return {"need": need, "invitation": invitation, "joiner": joiner, "story": story}
+    job = import_list(cast, group, IMPORTED)
+    return {"need": need, "invitation": invitation, "joiner": joiner, "story": story, "job": job}
+
+
+# Two new people (one of them twice) and one already a member of the group.
+IMPORTED = (
+    "Name,Email,Postcode\n"
+    "Ima Newcomer,ima.newcomer@example.org,M1 1AE\n"
+    "Ima Newcomer,ima.newcomer@example.org,M1 1AE\n"
+    "Otto Second,otto.second@example.org,M1 1AE\n"
+)
+
+
+def import_list(cast: Any, group: Any, content: str, *, dry_run: bool = False) -> ImportJob:
+    data = content.encode()
+    job = do_create_command_line_import(
+        actor=cast.users["organiser_a"],
+        group=group,
+        source=io.BytesIO(data),
+        lawful_basis=ImportJob.LawfulBasis.CONSENT_PAPER,
+        dry_run=dry_run,
+    )
+    do_run_import(job=job, source=io.BytesIO(data))
+    job.refresh_from_db()
+    return job
 
 
 def test_each_event_is_emitted_by_the_real_action(cast, hooked):
@@ -483,6 +510,19 @@ def test_each_event_is_emitted_by_the_real_action(cast, hooked):
     for payload in (joined, left):
         assert payload["data"] == {"group": group.public_id, "person": joiner.public_id}
 
+    [imported] = payloads(endpoint, "import.finished")
+    assert imported["data"] == {
+        "group": group.public_id,
+        "import": {
+            "id": made["job"].public_id,
+            "created": 2,
+            "updated": 0,
+            "invited": made["job"].invited_count,
+            "rejected": 0,
+            "duplicates": 1,
+        },
+    }
+
     [published] = payloads(endpoint, "story.published")
     assert published["data"]["story"]["id"] == made["story"].public_id
     assert published["data"]["story"]["url"].endswith(f"/stories/{made['story'].public_id}/")
@@ -498,6 +538,7 @@ def test_each_event_is_emitted_by_the_real_action(cast, hooked):
         "member.joined": joiner.pk,
         "member.left": joiner.pk,
         "story.published": None,
+        "import.finished": None,
     }
     for delivery in WebhookDelivery.objects.all():
         assert re.fullmatch(r"msg_[A-Za-z0-9_-]{24}", delivery.message_id)
@@ -569,3 +610,18 @@ def test_a_change_that_rolls_back_leaves_no_event(cast, hooked):
         do_join_group(user=cast.users["volunteer_other"], group=cast.groups["group_a"])
         raise Abandon
     assert not WebhookDelivery.objects.exists()
+
+
+def test_a_dry_run_a_failed_import_and_a_group_without_endpoints_send_nothing(cast, hooked):
+    group = cast.groups["group_a"]
+    dry = import_list(cast, group, IMPORTED, dry_run=True)
+    assert dry.status == ImportJob.Status.VALIDATED
+    broken = import_list(cast, group, "no,columns,we,know\n1,2,3,4\n")
+    assert broken.status == ImportJob.Status.FAILED
+    assert not WebhookDelivery.objects.filter(event="import.finished").exists()
+    # Group B has an endpoint too; only its own imports reach it.
+    done = import_list(cast, cast.groups["group_b"], IMPORTED)
+    assert done.status == ImportJob.Status.DONE
+    assert [d.endpoint_id for d in WebhookDelivery.objects.filter(event="import.finished")] == [
+        hooked["b"].pk
+    ]
