@@ -29,7 +29,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 from django.db.models import Q
 
 from handsup.accounts.models import User
-from handsup.core.benchmarks import machine
+from handsup.core.benchmarks import machine, tidy_tables
 from handsup.core.seeding import bulk_insert, bulk_loading, reserve_ids
 from handsup.groups.models import Group, GroupBlock, Membership
 from handsup.messaging.actions import do_send_message
@@ -384,16 +384,17 @@ def _build_world(recipients: int, using: str) -> _World:
                 ),
                 using=using,
             )
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # VACUUM too when we may (not inside a test's transaction): it sets the hint
-            # bits of the rows just loaded, which the timed send would otherwise set,
-            # dirtying and writing every page it reads, as no long-lived table does.
-            command = "ANALYZE" if connection.in_atomic_block else "VACUUM (ANALYZE)"
-            for model in (User, Person, Profile, Membership, ConsentEvent, LedgerEntry):
-                table = connection.ops.quote_name(model._meta.db_table)
-                cursor.execute(f"{command} {table}")
-        else:
+    if connection.vendor == "postgresql":
+        # VACUUM too when we may (not inside a test's transaction): it sets the hint bits
+        # of the rows just loaded, which the timed send would otherwise set, dirtying and
+        # writing every page it reads, as no long-lived table does.
+        tidy_tables(
+            (User, Person, Profile, Membership, ConsentEvent, LedgerEntry),
+            vacuum=not connection.in_atomic_block,
+            using=using,
+        )
+    else:
+        with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
     return _World(group=group, other=other, users=recipients)
 

@@ -41,7 +41,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Max, Min
 from django.utils import timezone
 
-from handsup.core.benchmarks import machine
+from handsup.core.benchmarks import machine, tidy_tables
 from handsup.core.seeding import SeedContext, reset_seed, run_seed
 from handsup.groups.models import Group
 from handsup.needs import matching
@@ -276,7 +276,9 @@ def make_needs(count: int, *, seed: int, now: datetime) -> tuple[list[BenchNeed]
             Need.objects.filter(pk__in=pks[chunk : chunk + 10_000]).update(
                 created_at=now - POSTED_BEFORE, updated_at=now - POSTED_BEFORE
             )
-    _tidy_needs_tables(vacuum=False)
+    # Without fresh statistics the planner guesses a handful of open needs and the
+    # pages' queries read the whole table.
+    tidy_tables(NEEDS_TABLES, vacuum=False)
     return [
         BenchNeed(pk=need.pk, location="remote" if index % 2 else "in_person")
         for index, need in enumerate(created)
@@ -286,24 +288,12 @@ def make_needs(count: int, *, seed: int, now: datetime) -> tuple[list[BenchNeed]
 NEEDS_TABLES = (Need, NeedSkill, NeedWindow)
 
 
-def _tidy_needs_tables(*, vacuum: bool) -> None:
-    """On PostgreSQL, fresh statistics after a bulk write (and, after a bulk delete, the
-    dead rows cleared), as autovacuum would in time: without them the planner guesses
-    a handful of open needs and the pages' queries read the whole table."""
-    if connection.vendor != "postgresql" or (vacuum and connection.in_atomic_block):
-        return
-    with connection.cursor() as cursor:
-        for model in NEEDS_TABLES:
-            table = connection.ops.quote_name(model._meta.db_table)
-            cursor.execute(f"{'VACUUM ANALYZE' if vacuum else 'ANALYZE'} {table}")
-
-
 def remove_needs(needs: Sequence[BenchNeed], made: Group | None) -> None:
     with transaction.atomic():
         Need.objects.filter(pk__in=[need.pk for need in needs]).delete()
         if made is not None:
             made.delete()
-    _tidy_needs_tables(vacuum=True)
+    tidy_tables(NEEDS_TABLES, vacuum=True)
 
 
 # --- Timing -----------------------------------------------------------------------------
