@@ -704,40 +704,65 @@ def web_report(
             collect_static(server_environment(matching_index="on"))
         queries = queries_per_page(path, keys[:QUERY_SAMPLES])
         with tempfile.TemporaryDirectory(prefix="handsup-bench-web-") as folder:
-            script = Path(folder) / "sessions.lua"
-            script.write_text(lua_script(path=path, cookies=cookies))
+            scripts = {}
+            for name, page in (("sessions", path), ("ceiling", CEILING_PATH)):
+                scripts[page] = Path(folder) / f"{name}.lua"
+                scripts[page].write_text(lua_script(path=page, cookies=cookies))
 
-            def load(page: str, seconds: int, *, baseline: bool) -> Load:
+            def load(served: str, seconds: int, *, baseline: bool, page: str, heading: str) -> Load:
                 return measure(
-                    page,
+                    served,
                     cookies,
-                    script=script,
+                    script=scripts[page],
                     threads=threads,
                     connections=connections,
                     duration_s=seconds,
                     warmup_s=warmup,
                     baseline=baseline,
+                    heading=heading,
                 )
 
             if url is not None:
-                loads["ours"] = load(url.rstrip("/") + path, duration, baseline=False)
+                loads["ours"] = load(
+                    url.rstrip("/") + path, duration, baseline=False, page=path, heading=HEADING
+                )
                 notes.append(f"Against the server already at {url} (--url): no baseline run.")
             else:
-                for label, switch, seconds in (
-                    ("ours", "on", duration),
-                    ("baseline", "off", baseline_duration),
+                ceiling_settings = "handsup.needs.bench_ceiling_settings"
+                for label, env, page, heading, seconds in (
+                    ("ours", server_environment(matching_index="on"), path, HEADING, duration),
+                    (
+                        "baseline",
+                        server_environment(matching_index="off"),
+                        path,
+                        HEADING,
+                        baseline_duration,
+                    ),
+                    (
+                        "ceiling",
+                        server_environment(matching_index="on", settings_module=ceiling_settings),
+                        CEILING_PATH,
+                        CEILING_HEADING,
+                        ceiling_duration,
+                    ),
                 ):
                     if seconds < 1:
                         continue
                     with production_server(
-                        env=server_environment(matching_index=switch),
+                        env=env,
                         workers=workers,
                         threads=worker_threads,
                         log_path=Path(folder) / f"gunicorn-{label}.log",
-                        path=path,
+                        path=page,
                     ) as served:
                         try:
-                            loads[label] = load(served, seconds, baseline=label == "baseline")
+                            loads[label] = load(
+                                served,
+                                seconds,
+                                baseline=label == "baseline",
+                                page=page,
+                                heading=heading,
+                            )
                         except TimeoutError:
                             if label != "baseline":
                                 raise
@@ -747,30 +772,6 @@ def web_report(
                                 f"Baseline: no page within {VERIFY_TIMEOUT_S:.0f} s with the "
                                 "index off; no ratio."
                             )
-                if ceiling_duration >= 1:
-                    ceiling_script = Path(folder) / "ceiling.lua"
-                    ceiling_script.write_text(lua_script(path=CEILING_PATH, cookies=cookies))
-                    with production_server(
-                        env=server_environment(
-                            matching_index="on",
-                            settings_module="handsup.needs.bench_ceiling_settings",
-                        ),
-                        workers=workers,
-                        threads=worker_threads,
-                        log_path=Path(folder) / "gunicorn-ceiling.log",
-                        path=CEILING_PATH,
-                    ) as served:
-                        loads["ceiling"] = measure(
-                            served,
-                            cookies,
-                            script=ceiling_script,
-                            threads=threads,
-                            connections=connections,
-                            duration_s=ceiling_duration,
-                            warmup_s=warmup,
-                            baseline=False,
-                            heading=CEILING_HEADING,
-                        )
     finally:
         close_sessions(keys)
         if not keep:
