@@ -14,35 +14,36 @@ from django.db import router
 from django.db.models import Exists, OuterRef
 
 from handsup.core.aggregates import rows_of, split_rows
+from handsup.core.statements import Statement
 from handsup.groups.models import Membership, MovementRole
 from handsup.groups.permissions import remember_roles
 
 # Every signed-in request runs this statement, and building it through the ORM cost more
-# than running it: it is compiled once per database with a stand-in id, whose place in the
-# parameters each request fills with the real one.
-_STAND_IN = -1_987_654_321  # within any integer column's range; no id is negative
-_COMPILED: dict[str, tuple[str, list[Any], int]] = {}
+# than running it: it is compiled once per database, and each request fills in its id.
+_USER_SQL: dict[str, Statement] = {}
 
 
-def _statement(using: str) -> tuple[str, list[Any], int]:
-    compiled = _COMPILED.get(using)
-    if compiled is None:
-        query = (
-            get_user_model()
-            ._default_manager.using(using)
-            .filter(pk=_STAND_IN)
-            .annotate(
-                roles_listed=rows_of(MovementRole.objects.all(), "user_id", "pk", "role"),
-                privileged_member=Exists(
-                    Membership.objects.filter(user_id=OuterRef("pk")).privileged()
-                ),
-            )[:1]
-            .query
+def _statement(using: str) -> Statement:
+    statement = _USER_SQL.get(using)
+    if statement is None:
+        built = Statement.build(
+            lambda ids: (
+                get_user_model()
+                ._default_manager.using(using)
+                .filter(pk=ids[0])
+                .annotate(
+                    roles_listed=rows_of(MovementRole.objects.all(), "user_id", "pk", "role"),
+                    privileged_member=Exists(
+                        Membership.objects.filter(user_id=OuterRef("pk")).privileged()
+                    ),
+                )[:1]
+            ),
+            1,
+            using,
         )
-        sql, params = query.get_compiler(using).as_sql()
-        [slot] = [index for index, value in enumerate(params) if value == _STAND_IN]
-        compiled = _COMPILED[using] = (sql, list(params), slot)
-    return compiled
+        assert built is not None, "The user's statement holds its id once."
+        statement = _USER_SQL[using] = built
+    return statement
 
 
 def _user_with_roles(user_id: Any) -> Any:
@@ -52,9 +53,7 @@ def _user_with_roles(user_id: Any) -> Any:
     except Exception:
         return None
     using = router.db_for_read(user_model)
-    sql, template, slot = _statement(using)
-    params = list(template)
-    params[slot] = pk
+    sql, params = _statement(using).fill([pk])
     user: Any = next(iter(user_model._default_manager.raw(sql, params).using(using)), None)
     if user is not None:
         remember_roles(

@@ -32,6 +32,7 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from handsup.accounts.models import User
+from handsup.core.statements import Statement, compiled
 from handsup.messaging.models import Decision, Kind, LedgerEntry
 from handsup.needs.matching import DEFAULT_TRAVEL_RADIUS_KM
 from handsup.needs.models import Invitation, MatchingRow
@@ -113,46 +114,31 @@ def _in_list(column: str, ids: Sequence[int]) -> tuple[str, list[Any]]:
     return f"{column} IN ({', '.join(['%s'] * len(ids))})", list(ids)
 
 
-def _compiled(queryset: Any, using: str) -> tuple[str, list[Any]]:
-    sql, params = queryset.query.get_compiler(using=using).as_sql()
-    return sql, list(params)
-
-
 # Compiled consent subqueries for a few accounts at a time, keyed by (database, purpose,
 # how many accounts), with stand-in ids where the accounts go. Every save of a person's
 # data syncs their row, and compiling the subquery through the ORM cost more than the
 # sync's own statements.
-_CONSENT_SQL: dict[tuple[str, str, int], tuple[str, list[Any], dict[int, int]]] = {}
+_CONSENT_SQL: dict[tuple[str, str, int], Statement] = {}
 _CACHED_UP_TO = 8
-_STAND_IN = -(2**62)
 
 
 def _consent_sql(code: str, using: str, user_ids: Sequence[int] | None) -> tuple[str, list[Any]]:
     """The ids of everyone (of `user_ids`) whose latest event for `code` gives consent."""
-    if user_ids is None:
-        return _compiled(user_ids_with_consent(code).using(using), using)
+
+    def given(ids: Sequence[int] | None) -> Any:
+        everyone = user_ids_with_consent(code).using(using)
+        return everyone if ids is None else everyone.filter(user_id__in=list(ids))
+
+    if user_ids is None or len(user_ids) > _CACHED_UP_TO:
+        return compiled(given(user_ids), using)
     key = (using, code, len(user_ids))
-    cached = _CONSENT_SQL.get(key)
-    if cached is None:
-        given = user_ids_with_consent(code).using(using)
-        if len(user_ids) > _CACHED_UP_TO:
-            return _compiled(given.filter(user_id__in=list(user_ids)), using)
-        stand_ins = [_STAND_IN - index for index in range(len(user_ids))]
-        sql, template = _compiled(given.filter(user_id__in=stand_ins), using)
-        slots = {
-            position: _STAND_IN - value
-            for position, value in enumerate(template)
-            if isinstance(value, int) and not isinstance(value, bool) and value <= _STAND_IN
-        }
-        if sorted(slots.values()) != list(range(len(user_ids))):
-            # The compiler changed the list (it never should): don't cache a guess.
-            return _compiled(given.filter(user_id__in=list(user_ids)), using)
-        cached = _CONSENT_SQL[key] = (sql, template, slots)
-    sql, template, slots = cached
-    values = list(template)
-    for position, index in slots.items():
-        values[position] = user_ids[index]
-    return sql, values
+    statement = _CONSENT_SQL.get(key)
+    if statement is None:
+        statement = Statement.build(given, len(user_ids), using)
+        if statement is None:
+            return compiled(given(user_ids), using)
+        _CONSENT_SQL[key] = statement
+    return statement.fill(user_ids)
 
 
 def _rows_sql(using: str, user_ids: Sequence[int] | None) -> tuple[str, list[Any]]:
