@@ -14,16 +14,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from contextlib import suppress
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import partial
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from handsup.accounts.models import User
+from handsup.core.models import PrivateFile
 from handsup.groups.models import Group
 from handsup.needs.models import Need
 from handsup.privacy.audit import record_audit
@@ -35,6 +40,7 @@ from handsup.stories.images import (
     store_image,
 )
 from handsup.stories.models import (
+    MAX_IMAGES,
     Story,
     StoryImage,
     StoryPerson,
@@ -97,6 +103,21 @@ class NamedPerson:
 class NewImage:
     image: CleanImage
     alt_text: str
+
+
+@dataclass(frozen=True)
+class PictureChanges:
+    """What an author does to their story's pictures when revising it.
+
+    `described` holds each picture they keep (by `StoryImage` id) with its description,
+    changed or not; `removed` the ids of those that go; `added` the new ones, which come
+    after the kept ones. Between them, `described` and `removed` name every picture the
+    story has.
+    """
+
+    described: dict[int, str] = field(default_factory=dict)
+    removed: frozenset[int] = frozenset()
+    added: Sequence[NewImage] = ()
 
 
 # --- Rules ---------------------------------------------------------------------------------
@@ -309,11 +330,41 @@ def _record_revision(story: Story, *, edited_by: User, note: str) -> StoryRevisi
     )
 
 
-@transaction.atomic
 def do_revise_story(
-    *, actor: User, story: Story, details: StoryDetails, people: Sequence[NamedPerson]
+    *,
+    actor: User,
+    story: Story,
+    details: StoryDetails,
+    people: Sequence[NamedPerson],
+    pictures: PictureChanges | None = None,
 ) -> Story:
-    """The author changes their story while it is new or needs changes; back to "new"."""
+    """The author changes their story while it is new or needs changes; back to "new".
+
+    With `pictures`, they also keep, describe again, remove or add pictures. New files are
+    written inside the transaction and deleted again if it fails; removed ones are deleted
+    from storage once it has committed. Call it outside any other transaction (views do).
+    """
+    with files_removed_on_failure() as stored:
+        return _revise_story(
+            actor=actor,
+            story=story,
+            details=details,
+            people=people,
+            pictures=pictures,
+            stored=stored,
+        )
+
+
+@transaction.atomic
+def _revise_story(
+    *,
+    actor: User,
+    story: Story,
+    details: StoryDetails,
+    people: Sequence[NamedPerson],
+    pictures: PictureChanges | None,
+    stored: list[StoredFile],
+) -> Story:
     story = Story.objects.select_for_update().get(pk=story.pk)
     if story.status not in (Status.NEW, Status.NEEDS_CHANGES):
         raise StoryRuleBroken(_("A curator is working on this story now, so it can't be changed."))
@@ -324,14 +375,73 @@ def do_revise_story(
     story.save()
     story.issues.set(details.issues)
     _replace_people(story, people)
-    record_audit(
-        actor=actor,
-        action="story.revised",
-        obj=story,
-        group=story.group,
-        details={"from": was, "to": story.status},
-    )
+    audit: dict[str, Any] = {"from": was, "to": story.status}
+    if pictures is not None:
+        audit.update(_change_pictures(story, pictures, owner=actor, stored=stored))
+    record_audit(actor=actor, action="story.revised", obj=story, group=story.group, details=audit)
     return story
+
+
+def _change_pictures(
+    story: Story, changes: PictureChanges, *, owner: User, stored: list[StoredFile]
+) -> dict[str, int]:
+    """Apply an author's picture changes inside the revision's transaction; the counts."""
+    current = list(story.images.select_related("file"))
+    known = {image.pk for image in current}
+    if set(changes.described) | changes.removed != known or set(changes.described) & (
+        changes.removed
+    ):
+        raise StoryRuleBroken(
+            _(
+                "The story's pictures changed while you were editing it. Open it again and "
+                "make your changes once more."
+            )
+        )
+    kept = [image for image in current if image.pk not in changes.removed]
+    if len(kept) + len(changes.added) > MAX_IMAGES:
+        raise StoryRuleBroken(
+            ngettext(
+                "A story has at most %(n)d picture: remove one before you add another.",
+                "A story has at most %(n)d pictures: remove one before you add another.",
+                MAX_IMAGES,
+            )
+            % {"n": MAX_IMAGES}
+        )
+    described = 0
+    for position, image in enumerate(kept):
+        alt_text = changes.described[image.pk].strip()
+        described += alt_text != image.alt_text
+        image.alt_text, image.position = alt_text, position
+    StoryImage.objects.bulk_update(kept, ["alt_text", "position"])
+    gone = [image for image in current if image.pk in changes.removed]
+    if gone:
+        files = [image.file for image in gone]
+        StoryImage.objects.filter(pk__in=[image.pk for image in gone]).delete()
+        PrivateFile.objects.filter(pk__in=[file.pk for file in files]).delete()
+        for file in files:
+            transaction.on_commit(partial(_delete_stored, file.file.storage, str(file.file.name)))
+    for position, new in enumerate(changes.added, start=len(kept)):
+        private = store_image(owner=owner, image=new.image, stored=stored)
+        StoryImage.objects.create(
+            story=story,
+            file=private,
+            alt_text=new.alt_text.strip(),
+            width=new.image.width,
+            height=new.image.height,
+            position=position,
+        )
+    return {
+        "pictures_added": len(changes.added),
+        "pictures_removed": len(gone),
+        "pictures_described_again": described,
+    }
+
+
+def _delete_stored(storage: Any, name: str) -> None:
+    # Best effort, after the commit: the rows are gone, and a file left over is only
+    # unreachable (no view serves a file no row points at).
+    with suppress(OSError):
+        storage.delete(name)
 
 
 @transaction.atomic

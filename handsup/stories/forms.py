@@ -17,7 +17,7 @@ from django.db.models import Q, QuerySet
 from django.forms import formset_factory
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext_lazy
+from django.utils.translation import gettext_lazy, ngettext, ngettext_lazy
 
 from handsup.accounts.models import User
 from handsup.groups.models import Group
@@ -27,6 +27,7 @@ from handsup.places.postcodes import PlaceError, area_of, parse_place
 from handsup.stories.actions import (
     NamedPerson,
     NewImage,
+    PictureChanges,
     StoryDetails,
     StoryPlace,
     held_back_message,
@@ -41,6 +42,7 @@ from handsup.stories.models import (
     TITLE_MAX,
     Region,
     Story,
+    StoryImage,
     Tag,
 )
 
@@ -403,6 +405,32 @@ class BaseImagesFormSet(forms.BaseFormSet):  # type: ignore[type-arg]
         ]
 
 
+class CurrentImageForm(forms.Form):
+    """A picture the story already has, on the author's edit page: describe it again or
+    remove it. Built from the story's own pictures, never from ids in the request."""
+
+    alt_text = forms.CharField(
+        label=gettext_lazy("What the picture shows"),
+        max_length=300,
+        required=False,
+    )
+    remove = forms.BooleanField(label=gettext_lazy("Remove this picture"), required=False)
+
+    def __init__(self, data: Any = None, *, image: StoryImage) -> None:
+        self.image = image
+        super().__init__(data, prefix=f"current-{image.pk}", initial={"alt_text": image.alt_text})
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        cleaned["alt_text"] = " ".join(cleaned.get("alt_text", "").split())
+        if not cleaned.get("remove") and not cleaned["alt_text"] and "alt_text" not in self.errors:
+            self.add_error(
+                "alt_text",
+                _("Describe the picture for people who can't see it, or remove it."),
+            )
+        return cleaned
+
+
 ImagesFormSet = formset_factory(
     ImageForm,
     formset=BaseImagesFormSet,
@@ -438,11 +466,16 @@ class Submission:
         self.people = cast(
             BasePeopleFormSet, PeopleFormSet(data, prefix="people", initial=people_initial)
         )
-        self.images = (
-            cast(BaseImagesFormSet, ImagesFormSet(data, files, prefix="images"))
-            if mode == "submit"
-            else None
+        # Revising: the story's pictures, each kept (and described) or removed, and room
+        # for new ones up to the limit (at least one, to replace a picture in one go).
+        self.current = (
+            [CurrentImageForm(data, image=image) for image in story.images.all()]
+            if mode == "revise" and story is not None
+            else []
         )
+        self.images = cast(BaseImagesFormSet, ImagesFormSet(data, files, prefix="images"))
+        if mode == "revise":
+            self.images.extra = max(1, MAX_IMAGES - len(self.current))
 
     @property
     def is_bound(self) -> bool:
@@ -455,8 +488,13 @@ class Submission:
     def is_valid(self) -> bool:
         valid = self.form.is_valid()
         valid = self.people.is_valid() and valid
-        if self.images is not None:
-            valid = self.images.is_valid() and valid
+        valid = self.images.is_valid() and valid
+        valid = all([form.is_valid() for form in self.current]) and valid
+        if valid and self.current:
+            kept = sum(not form.cleaned_data["remove"] for form in self.current)
+            if kept + len(self.images.images()) > MAX_IMAGES:
+                self.images_over_limit = True
+                valid = False
         if self.people.is_valid():
             # Read the words as typed when they have problems of their own, so every
             # problem shows at once.
@@ -476,18 +514,45 @@ class Submission:
                     valid = False
         return valid
 
+    images_over_limit = False
+
+    def picture_errors(self) -> list[str]:
+        """Problems with the pictures as a whole: the formset's, and too many in all."""
+        errors = [str(error) for error in self.images.non_form_errors()]
+        if self.images_over_limit:
+            errors.append(
+                ngettext(
+                    "A story has at most %(n)d picture: remove one before you add another.",
+                    "A story has at most %(n)d pictures: remove one before you add another.",
+                    MAX_IMAGES,
+                )
+                % {"n": MAX_IMAGES}
+            )
+        return errors
+
+    def picture_changes(self) -> PictureChanges:
+        """What the author did to the pictures (valid revising submissions only)."""
+        return PictureChanges(
+            described={
+                form.image.pk: form.cleaned_data["alt_text"]
+                for form in self.current
+                if not form.cleaned_data["remove"]
+            },
+            removed=frozenset(
+                form.image.pk for form in self.current if form.cleaned_data["remove"]
+            ),
+            added=self.images.images(),
+        )
+
     def all_forms(self) -> list[forms.Form]:
-        forms_: list[forms.Form] = [self.form, *self.people.forms]
-        if self.images is not None:
-            forms_.extend(self.images.forms)
-        return forms_
+        return [self.form, *self.people.forms, *self.current, *self.images.forms]
 
     @property
     def has_errors(self) -> bool:
         return self.is_bound and (
             any(f.errors for f in self.all_forms())
             or bool(self.people.non_form_errors())
-            or bool(self.images is not None and self.images.non_form_errors())
+            or bool(self.picture_errors())
         )
 
 

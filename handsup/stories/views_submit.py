@@ -120,7 +120,7 @@ def new_story(request: AuthenticatedRequest) -> HttpResponse:
                         details=submission.form.details(),
                         group=submission.form.cleaned_data.get("group"),
                         people=submission.people.people(),
-                        images=submission.images.images() if submission.images else (),
+                        images=submission.images.images(),
                         outcome_of=need,
                     )
                 except actions.StoryRuleBroken as refusal:
@@ -163,7 +163,12 @@ def edit_story(request: AuthenticatedRequest, public_id: str) -> HttpResponse:
         # is on the review page, where each edit is kept as a revision.
         return redirect("stories:review", public_id=story.public_id)
     posted = request.method == "POST"
-    submission = Submission(request.POST if posted else None, mode="revise", story=story)
+    submission = Submission(
+        request.POST if posted else None,
+        request.FILES if posted else None,
+        mode="revise",
+        story=story,
+    )
     if posted and submission.is_valid():
         try:
             actions.do_revise_story(
@@ -171,6 +176,7 @@ def edit_story(request: AuthenticatedRequest, public_id: str) -> HttpResponse:
                 story=story,
                 details=submission.form.details(),
                 people=submission.people.people(),
+                pictures=submission.picture_changes(),
             )
         except actions.StoryRuleBroken as refusal:
             messages.error(request, str(refusal))
@@ -184,6 +190,11 @@ def edit_story(request: AuthenticatedRequest, public_id: str) -> HttpResponse:
     return render(
         request,
         "stories/edit.html",
-        {"submission": submission, "form": submission.form, "story": story},
+        {
+            "submission": submission,
+            "form": submission.form,
+            "story": story,
+            "max_images": MAX_IMAGES,
+        },
         status=400 if posted else 200,
     )

@@ -47,6 +47,7 @@ __all__ = ["private_media"]  # a fixture these journeys use: pictures go to a fo
 
 TITLE = "Tenants win a repairs deal in Hulme"
 ALT = "Tenants outside the housing office holding a banner"
+NEW_ALT = "The tenants' association at the signing, seen from behind"
 CONSENTED = "Maria Lopez"
 HELD_BACK = "Sam Heldback"
 BODY = (
@@ -96,6 +97,11 @@ def video_editing() -> Skill:
 def _banner() -> FilePayload:
     """A small picture, as chosen in the browser's file dialog."""
     return {"name": "banner.png", "mimeType": "image/png", "buffer": png_bytes(40, 30)}
+
+
+def _crowd() -> FilePayload:
+    """The picture the author sends instead, when a curator asks for another."""
+    return {"name": "crowd.png", "mimeType": "image/png", "buffer": png_bytes(60, 40)}
 
 
 def _fill_story(journey: Journey, cast: Cast, body: str) -> None:
@@ -197,6 +203,35 @@ def test_submit_curate_publish_then_feed_digest_and_story_page(
     review.get_by_label("In review", exact=True).check()
     curator.submit("Save the decision")
     expect(review.locator(".notifications")).to_contain_text(f"“{TITLE}” is in review.")
+
+    # The curator asks for another picture; Vera replaces it from her stories.
+    review.get_by_label("Needs changes", exact=True).check()
+    curator.fill("Note to the author", "Please use a picture where nobody's face shows.")
+    curator.submit("Save the decision")
+    expect(review.locator(".notifications")).to_be_visible()
+    story.refresh_from_db()
+    assert story.status == Story.Status.NEEDS_CHANGES
+    old_file = str(image.file.file.name)
+    author.visit("/stories/mine/")
+    author.click(f"Change “{TITLE}”")
+    expect(page.locator("main")).to_contain_text("nobody's face shows")
+    expect(page.get_by_role("img", name=ALT)).to_be_visible()
+    page.get_by_label("Remove this picture").check()
+    page.locator("#id_images-0-image").set_input_files(files=_crowd())
+    page.locator("#id_images-0-alt_text").fill(NEW_ALT)
+    author.submit("Save and send back")
+    expect(page.locator(".notifications")).to_contain_text("are saved and back with our curators")
+    [image] = story.images.all()
+    assert image.alt_text == NEW_ALT and (image.width, image.height) == (60, 40)
+    stored = [path for path in private_media.rglob("*") if path.is_file()]
+    assert len(stored) == 1 and not str(stored[0]).endswith(old_file)
+
+    # Back in the queue as new: the curator takes it into review and publishes it.
+    curator.visit(f"/curate/stories/{story.public_id}/")
+    expect(review.get_by_role("img", name=NEW_ALT)).to_be_visible()
+    review.get_by_label("In review", exact=True).check()
+    curator.submit("Save the decision")
+    expect(review.locator(".notifications")).to_contain_text(f"“{TITLE}” is in review.")
     review.get_by_label("Published", exact=True).check()
     curator.submit("Save the decision")
     expect(review.locator(".notifications")).to_contain_text(f"“{TITLE}” is published.")
@@ -215,7 +250,7 @@ def test_submit_curate_publish_then_feed_digest_and_story_page(
     expect(main.locator(".story-people")).to_contain_text(CONSENTED)
     expect(main).to_contain_text("Manchester (M1)")
     expect(main).not_to_contain_text(HELD_BACK)
-    picture = reader.page.get_by_role("img", name=ALT)
+    picture = reader.page.get_by_role("img", name=NEW_ALT)
     expect(picture).to_be_visible()
     src = picture.get_attribute("src")
     assert src is not None
