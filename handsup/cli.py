@@ -19,8 +19,16 @@ import sys
 
 def _manage(argv: list[str]) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "handsup.settings")
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
 
+    try:
+        settings.INSTALLED_APPS  # noqa: B018 (loads the settings)
+    except ImproperlyConfigured as problem:
+        # What to set, in one line, rather than a traceback through Django's loader.
+        print(f"handsup: {problem}", file=sys.stderr)
+        raise SystemExit(2) from None
     execute_from_command_line(["handsup", *argv])
 
 

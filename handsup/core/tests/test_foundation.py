@@ -52,6 +52,24 @@ def test_production_settings_refuse_to_start_without_a_secret_key():
     assert "SECRET_KEY is not set" in result.stderr
 
 
+def test_the_command_says_what_to_set_without_a_traceback():
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"HANDSUP_DEMO", "DEBUG", "SECRET_KEY", "HANDSUP_TESTING"}
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "handsup.cli", "migrate", "--help"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("handsup: SECRET_KEY is not set.")
+    assert "Traceback" not in result.stderr and result.stdout == ""
+
+
 @pytest.mark.django_db
 def test_private_files_have_no_url_and_are_served_only_to_those_allowed(cast):
     stored = PrivateFile.objects.create(
