@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from handsup.accounts.models import User
+from handsup.core.forms import DecisionWithReasonForm
 from handsup.groups.models import Group
 from handsup.messaging.rendering import markdown_problems
 from handsup.needs.actions import MAX_DAYS_OPEN
@@ -251,33 +252,17 @@ def initial_for(tool: Tool, user: User) -> dict[str, Any]:
     }
 
 
-class ReviewForm(forms.Form):
-    decision = forms.ChoiceField(
-        label=gettext_lazy("Decision"),
-        choices=[("publish", gettext_lazy("Publish")), ("reject", gettext_lazy("Reject"))],
-        widget=forms.RadioSelect,
-        error_messages={
-            "required": gettext_lazy("Choose publish or reject."),
-            "invalid_choice": gettext_lazy("Choose publish or reject."),
-        },
-    )
-    note = forms.CharField(
-        label=gettext_lazy("Note to the person who sent it"),
-        max_length=2000,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 4}),
-        help_text=gettext_lazy("Required when rejecting: say why."),
-    )
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if data.get("decision") == "reject" and not data.get("note", "").strip():
-            self.add_error("note", _("Say why the tool is rejected."))
-        return data
+class ReviewForm(DecisionWithReasonForm):
+    yes = ("publish", gettext_lazy("Publish"))
+    no = ("reject", gettext_lazy("Reject"))
+    choose = gettext_lazy("Choose publish or reject.")
+    note_label = gettext_lazy("Note to the person who sent it")
+    note_hint = gettext_lazy("Required when rejecting: say why.")
+    say_why = gettext_lazy("Say why the tool is rejected.")
 
     @property
     def publish(self) -> bool:
-        return bool(self.cleaned_data["decision"] == "publish")
+        return self.decided_yes
 
 
 class UsedByForm(forms.Form):

@@ -12,6 +12,7 @@ from django.core.validators import URLValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from handsup.core.forms import DecisionWithReasonForm
 from handsup.groups.models import Group
 from handsup.needs.actions import MAX_DAYS_OPEN
 from handsup.needs.models import MAX_HOURS
@@ -195,30 +196,14 @@ class SupportRequestForm(forms.Form):
     )
 
 
-class SupportDecisionForm(forms.Form):
-    decision = forms.ChoiceField(
-        label=_("Decision"),
-        choices=[("approve", _("Approve")), ("decline", _("Decline"))],
-        widget=forms.RadioSelect,
-        error_messages={
-            "required": _("Choose approve or decline."),
-            "invalid_choice": _("Choose approve or decline."),
-        },
-    )
-    note = forms.CharField(
-        label=_("Note to the group"),
-        max_length=2000,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 4}),
-        help_text=_("Required when declining: say why."),
-    )
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if data.get("decision") == "decline" and not data.get("note", "").strip():
-            self.add_error("note", _("Say why the request is declined."))
-        return data
+class SupportDecisionForm(DecisionWithReasonForm):
+    yes = ("approve", _("Approve"))
+    no = ("decline", _("Decline"))
+    choose = _("Choose approve or decline.")
+    note_label = _("Note to the group")
+    note_hint = _("Required when declining: say why.")
+    say_why = _("Say why the request is declined.")
 
     @property
     def approve(self) -> bool:
-        return bool(self.cleaned_data["decision"] == "approve")
+        return self.decided_yes
