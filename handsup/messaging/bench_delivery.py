@@ -38,6 +38,7 @@ import os
 import smtplib
 import statistics
 import time as clock
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -158,7 +159,7 @@ def _drain(*, batch_size: int, mark_every: int, using: str) -> DeliveryReport:
 
 
 def _worker(
-    go: Any, results: Any, *, batch_size: int, mark_every: int, using: str
+    batch_size: int, mark_every: int, using: str, go: Any, results: Any
 ) -> None:  # pragma: no cover (runs in a forked process)
     try:
         go.wait()
@@ -171,6 +172,37 @@ def _worker(
         connections.close_all()
 
 
+def _start_together(
+    jobs: list[tuple[Callable[..., None], tuple[Any, ...]]],
+    *,
+    timeout: float,
+    at_start: Callable[[], None] | None = None,
+) -> tuple[list[Any], float, float]:
+    """Fork a process per (target, arguments), start them all at once, and wait for the
+    one result each puts.
+
+    Each target gets an event to wait for and a queue for its result after its own
+    arguments. Forked, so they inherit the settings (and, in tests, the test database's
+    name). `at_start` runs just before the start. Returns the results, the monotonic
+    start and the seconds until the last result.
+    """
+    context = multiprocessing.get_context("fork")
+    go, results = context.Event(), context.Queue()
+    processes = [context.Process(target=target, args=(*args, go, results)) for target, args in jobs]
+    for process in processes:
+        process.start()
+    clock.sleep(0.2)  # let them start (and connect) before the clock does
+    if at_start is not None:
+        at_start()
+    started = clock.monotonic()
+    go.set()
+    finished = [results.get(timeout=timeout) for _ in processes]
+    seconds = clock.monotonic() - started
+    for process in processes:
+        process.join(30)
+    return finished, started, seconds
+
+
 def _run_workers(
     workers: int, *, batch_size: int, mark_every: int, using: str
 ) -> tuple[int, float, list[float]]:
@@ -179,28 +211,10 @@ def _run_workers(
         started = clock.perf_counter()
         report = _drain(batch_size=batch_size, mark_every=mark_every, using=using)
         return report.sent, clock.perf_counter() - started, report.batch_seconds
-    # Forked, so they inherit the settings (and, in tests, the test database's name);
-    # each opens its own database and SMTP connections.
-    context = multiprocessing.get_context("fork")
+    # Each worker opens its own database and SMTP connections; none shares ours.
     connections.close_all()
-    go = context.Event()
-    results = context.Queue()
-    processes = [
-        context.Process(
-            target=_worker,
-            args=(go, results),
-            kwargs={"batch_size": batch_size, "mark_every": mark_every, "using": using},
-        )
-        for _ in range(workers)
-    ]
-    for process in processes:
-        process.start()
-    clock.sleep(0.2)  # let them start before the clock does
-    started = clock.monotonic()
-    go.set()
-    finished = [results.get(timeout=3600) for _ in processes]
-    for process in processes:
-        process.join(30)
+    job = (_worker, (batch_size, mark_every, using))
+    finished, started, _ = _start_together([job] * workers, timeout=3600)
     errors = [error for *_, error in finished if error]
     if errors:
         raise RuntimeError(f"A benchmark worker failed: {errors[0]}")
@@ -231,25 +245,20 @@ def _server_ceiling(
     nothing else, at the same server."""
     raw = EmailMessage("Saturday", BODY, sender, [f"c@{BENCH_DOMAIN}"]).message().as_bytes()
     total = min(messages, CEILING_MESSAGES)
-    context = multiprocessing.get_context("fork")
     rows = []
+    marks: dict[str, Any] = {}
+
+    def mark() -> None:  # the server's count and CPU time as the clients start
+        marks.update(count=server.count(), cpu=server.cpu_seconds())
+
     for clients in CEILING_CLIENTS:
         shares = [total // clients + (1 if i < total % clients else 0) for i in range(clients)]
-        go, done = context.Event(), context.Queue()
-        processes = [
-            context.Process(target=_bare_client, args=(server.port, sender, raw, n, go, done))
-            for n in shares
+        jobs: list[tuple[Callable[..., None], tuple[Any, ...]]] = [
+            (_bare_client, (server.port, sender, raw, n)) for n in shares
         ]
-        for process in processes:
-            process.start()
-        clock.sleep(0.2)  # connected before the clock starts
-        before, cpu_before = server.count(), server.cpu_seconds()
-        started = clock.perf_counter()
-        go.set()
-        sent = sum(done.get(timeout=600) for _ in processes)
-        seconds = clock.perf_counter() - started
-        for process in processes:
-            process.join(30)
+        counts, _, seconds = _start_together(jobs, timeout=600, at_start=mark)
+        sent = sum(counts)
+        before, cpu_before = marks["count"], marks["cpu"]
         rows.append(
             {
                 "name": f"SMTP server ceiling: {clients} bare client(s), one pre-built message",
