@@ -405,5 +405,13 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
     "loggers": {
         "handsup": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # A line per task started and finished is noise (the outbox drains every few
+        # seconds); failures come at ERROR. One handler, so a failure isn't printed twice
+        # in DEBUG, where Django's own "django" handler would print it too.
+        "django.tasks": {
+            "handlers": ["console"],
+            "level": os.environ.get("TASKS_LOG_LEVEL", "WARNING"),
+            "propagate": False,
+        },
     },
 }

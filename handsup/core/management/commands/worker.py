@@ -78,7 +78,8 @@ class Command(BaseCommand):
             try:
                 claimed = claim_due_jobs(worker_id=worker_id)
                 if claimed:
-                    logger.info("worker %s claimed %s", worker_id, ", ".join(claimed))
+                    # Every few seconds for the outbox: debug level, not logged by default.
+                    logger.debug("worker %s claimed %s", worker_id, ", ".join(claimed))
             except Exception:
                 # A database blip must not kill the schedule; the next tick retries.
                 logger.exception("schedule tick failed")
