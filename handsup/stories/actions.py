@@ -298,16 +298,7 @@ def _submit_story(
     story.save()
     story.issues.set(details.issues)
     _replace_people(story, people)
-    for position, new in enumerate(images):
-        private = store_image(owner=author, image=new.image, stored=stored)
-        StoryImage.objects.create(
-            story=story,
-            file=private,
-            alt_text=new.alt_text.strip(),
-            width=new.image.width,
-            height=new.image.height,
-            position=position,
-        )
+    _add_pictures(story, images, owner=author, after=0, stored=stored)
     record_audit(
         actor=author,
         action="story.submitted",
@@ -320,6 +311,28 @@ def _submit_story(
         },
     )
     return story
+
+
+def _add_pictures(
+    story: Story,
+    images: Sequence[NewImage],
+    *,
+    owner: User,
+    after: int,
+    stored: list[StoredFile],
+) -> None:
+    """Store `images` as `owner`'s private files and add them to the story, in order,
+    after its first `after` pictures; each file written is added to `stored`."""
+    for position, new in enumerate(images, start=after):
+        private = store_image(owner=owner, image=new.image, stored=stored)
+        StoryImage.objects.create(
+            story=story,
+            file=private,
+            alt_text=new.alt_text.strip(),
+            width=new.image.width,
+            height=new.image.height,
+            position=position,
+        )
 
 
 def _record_revision(story: Story, *, edited_by: User, note: str) -> StoryRevision:
@@ -420,16 +433,7 @@ def _change_pictures(
         PrivateFile.objects.filter(pk__in=[file.pk for file in files]).delete()
         for file in files:
             transaction.on_commit(partial(_delete_stored, file.file.storage, str(file.file.name)))
-    for position, new in enumerate(changes.added, start=len(kept)):
-        private = store_image(owner=owner, image=new.image, stored=stored)
-        StoryImage.objects.create(
-            story=story,
-            file=private,
-            alt_text=new.alt_text.strip(),
-            width=new.image.width,
-            height=new.image.height,
-            position=position,
-        )
+    _add_pictures(story, changes.added, owner=owner, after=len(kept), stored=stored)
     return {
         "pictures_added": len(changes.added),
         "pictures_removed": len(gone),
