@@ -52,14 +52,10 @@ from handsup.messaging.models import (
     Unsubscribe,
 )
 from handsup.messaging.pacing import (
-    IN_USER_ORDER,
-    LEDGER_COLUMNS,
-    OUTBOX_COLUMNS,
-    _ledger_select,
-    _outbox_select,
-    _tuned_for_a_large_batch,
+    insert_decided,
     quiet_release,
     rules_for,
+    tuned_for_a_large_batch,
 )
 from handsup.people.models import Person, Profile
 from handsup.privacy.consent import has_consent
@@ -481,7 +477,7 @@ def _run_writes_alone(world: _World, sent: Message, using: str) -> tuple[float, 
     from a table that already holds every decision and address (made first, untimed).
 
     Any pacing that keeps a ledger row per person and an outbox row per recipient has at
-    least this to write, with the same statements and settings as `pace`; the rest of
+    least this to write, with `pace`'s own statements (`insert_decided`) and settings; the rest of
     ours is deciding (and committing). Rolled back. Returns (seconds, rows written).
     """
     connection = connections[using]
@@ -489,7 +485,7 @@ def _run_writes_alone(world: _World, sent: Message, using: str) -> tuple[float, 
     decided = "bench_q1_decided"
     seconds, written = 0.0, 0
     try:
-        with transaction.atomic(using=using), _tuned_for_a_large_batch(connection):
+        with transaction.atomic(using=using), tuned_for_a_large_batch(connection):
             again = Message.objects.using(using).create(
                 kind=Kind.GROUP_UPDATE, group=world.group, subject="Q1: writes alone"
             )
@@ -504,18 +500,13 @@ def _run_writes_alone(world: _World, sent: Message, using: str) -> tuple[float, 
                     cursor.execute(f"ANALYZE {decided}")
                 at = connection.ops.adapt_datetimefield_value(BENCH_NOW)
                 started = clock.perf_counter()
-                cursor.execute(
-                    f"INSERT INTO {LedgerEntry._meta.db_table} ({LEDGER_COLUMNS}) "
-                    f"{_ledger_select(decided, IN_USER_ORDER if postgresql else '')}",
+                written = insert_decided(
+                    cursor,
+                    decided,
                     [again.pk, Kind.GROUP_UPDATE, world.group.pk, at],
-                )
-                written += cursor.rowcount
-                cursor.execute(
-                    f"INSERT INTO {OutboxItem._meta.db_table} ({OUTBOX_COLUMNS}) "
-                    f"{_outbox_select(decided)}",
                     [again.pk, OutboxItem.Status.QUEUED, at],
+                    postgresql=postgresql,
                 )
-                written += cursor.rowcount
                 seconds = clock.perf_counter() - started
             raise _Rollback  # the table and the rows go with it
     except _Rollback:

@@ -283,7 +283,7 @@ def preview(
     scope: AbstractContextManager[Any] = (
         transaction.atomic(using=using) if postgresql else nullcontext()
     )
-    with scope, _tuned_for_a_large_batch(connection):
+    with scope, tuned_for_a_large_batch(connection):
         query = _DecisionQuery(connection, rules, audience, now=now, using=using)
         sql, params = query.decisions()
         with connection.cursor() as cursor:
@@ -319,7 +319,7 @@ def pace(
     rules = rules_for(message, now=now, using=using)
     _take_pacing_lock(connection)
     _commit_without_waiting_for_the_disk(connection)
-    with _tuned_for_a_large_batch(connection):
+    with tuned_for_a_large_batch(connection):
         statement = _DecisionQuery(connection, rules, audience, now=now, using=using).statement()
         at = connection.ops.adapt_datetimefield_value(now)
         # Values every row shares: message, kind, group, decision time; the outbox status.
@@ -364,7 +364,6 @@ def _write_by_staging(
     also writes the ledger) may run in parallel workers; the table is dropped with the
     transaction if anything fails, and at once when all went well.
     """
-    ledger, outbox = _table(LedgerEntry), _table(OutboxItem)
     sql, params = statement.as_sql()
     postgresql = connection.vendor == "postgresql"
     qualified = f"{'pg_temp' if postgresql else 'temp'}.{STAGING_TABLE}"
@@ -373,15 +372,7 @@ def _write_by_staging(
         on_commit = " ON COMMIT DROP" if postgresql else ""
         cursor.execute(f"CREATE TEMP TABLE {STAGING_TABLE}{on_commit} AS {sql}", params)
         try:
-            cursor.execute(
-                f"INSERT INTO {ledger} ({LEDGER_COLUMNS}) "
-                f"{_ledger_select(STAGING_TABLE, IN_USER_ORDER if postgresql else '')}",
-                ledger_fixed,
-            )
-            cursor.execute(
-                f"INSERT INTO {outbox} ({OUTBOX_COLUMNS}) {_outbox_select(STAGING_TABLE)}",
-                outbox_fixed,
-            )
+            insert_decided(cursor, STAGING_TABLE, ledger_fixed, outbox_fixed, postgresql=postgresql)
             cursor.execute(
                 f"SELECT decision, reason, COUNT(*) FROM {STAGING_TABLE} "  # noqa: S608
                 f"GROUP BY decision, reason"
@@ -395,8 +386,32 @@ def _write_by_staging(
     return counts
 
 
+def insert_decided(
+    cursor: Any,
+    source: str,
+    ledger_fixed: list[Any],
+    outbox_fixed: list[Any],
+    *,
+    postgresql: bool,
+) -> int:
+    """From a table of decisions (`user_id, decision, reason, release_at, address`): a
+    ledger row for everyone, and an outbox row for each of those sent or held. The
+    number of rows written."""
+    cursor.execute(
+        f"INSERT INTO {_table(LedgerEntry)} ({LEDGER_COLUMNS}) "
+        f"{_ledger_select(source, IN_USER_ORDER if postgresql else '')}",
+        ledger_fixed,
+    )
+    written = int(cursor.rowcount)
+    cursor.execute(
+        f"INSERT INTO {_table(OutboxItem)} ({OUTBOX_COLUMNS}) {_outbox_select(source)}",
+        outbox_fixed,
+    )
+    return written + int(cursor.rowcount)
+
+
 @contextmanager
-def _tuned_for_a_large_batch(connection: BaseDatabaseWrapper) -> Iterator[None]:
+def tuned_for_a_large_batch(connection: BaseDatabaseWrapper) -> Iterator[None]:
     """Session settings for one statement over hundreds of thousands of rows.
 
     PostgreSQL: hashes in memory rather than spilled in batches, and no JIT (the planner
