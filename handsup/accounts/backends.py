@@ -5,6 +5,7 @@ and the MFA check cost no query of their own."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from allauth.account.auth_backends import AuthenticationBackend as AllauthBackend
@@ -14,36 +15,38 @@ from django.db import router
 from django.db.models import Exists, OuterRef
 
 from handsup.core.aggregates import rows_of, split_rows
-from handsup.core.statements import Statement
+from handsup.core.statements import Statement, compiled
 from handsup.groups.models import Membership, MovementRole
 from handsup.groups.permissions import remember_roles
 
 # Every signed-in request runs this statement, and building it through the ORM cost more
 # than running it: it is compiled once per database, and each request fills in its id.
-_USER_SQL: dict[str, Statement] = {}
+# None: the compiler didn't hold the id once (never seen), so each request builds it.
+_USER_SQL: dict[str, Statement | None] = {}
 
 
-def _statement(using: str) -> Statement:
-    statement = _USER_SQL.get(using)
-    if statement is None:
-        built = Statement.build(
-            lambda ids: (
-                get_user_model()
-                ._default_manager.using(using)
-                .filter(pk=ids[0])
-                .annotate(
-                    roles_listed=rows_of(MovementRole.objects.all(), "user_id", "pk", "role"),
-                    privileged_member=Exists(
-                        Membership.objects.filter(user_id=OuterRef("pk")).privileged()
-                    ),
-                )[:1]
+def _user_query(using: str, ids: list[Any]) -> Any:
+    """The account with its movement roles listed and whether it organises a group."""
+    return (
+        get_user_model()
+        ._default_manager.using(using)
+        .filter(pk=ids[0])
+        .annotate(
+            roles_listed=rows_of(MovementRole.objects.all(), "user_id", "pk", "role"),
+            privileged_member=Exists(
+                Membership.objects.filter(user_id=OuterRef("pk")).privileged()
             ),
-            1,
-            using,
-        )
-        assert built is not None, "The user's statement holds its id once."
-        statement = _USER_SQL[using] = built
-    return statement
+        )[:1]
+    )
+
+
+def _user_sql(using: str, pk: Any) -> tuple[str, list[Any]]:
+    if using not in _USER_SQL:
+        _USER_SQL[using] = Statement.build(partial(_user_query, using), 1, using)
+    statement = _USER_SQL[using]
+    if statement is None:
+        return compiled(_user_query(using, [pk]), using)
+    return statement.fill([pk])
 
 
 def _user_with_roles(user_id: Any) -> Any:
@@ -53,7 +56,7 @@ def _user_with_roles(user_id: Any) -> Any:
     except Exception:
         return None
     using = router.db_for_read(user_model)
-    sql, params = _statement(using).fill([pk])
+    sql, params = _user_sql(using, pk)
     user: Any = next(iter(user_model._default_manager.raw(sql, params).using(using)), None)
     if user is not None:
         remember_roles(

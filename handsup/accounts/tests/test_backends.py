@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from handsup.accounts import backends
 from handsup.accounts.backends import RolesAccountBackend, RolesModelBackend
 from handsup.accounts.models import User
 from handsup.groups.models import Group, Membership, MovementRole
@@ -55,3 +56,17 @@ def test_no_user_for_an_unknown_id_a_bad_id_or_a_deactivated_account() -> None:
     assert backend.get_user(gone.pk + 1000) is None
     assert backend.get_user("not a number") is None
     assert backend.get_user(str(_user("here@example.org").pk)) is not None
+
+
+def test_without_a_compiled_statement_each_request_builds_its_own(monkeypatch) -> None:
+    # Should the compiler ever not hold the id exactly once, nothing is cached as a guess:
+    # every request builds the statement afresh and still gets the right person.
+    monkeypatch.setattr(backends, "_USER_SQL", {})
+    monkeypatch.setattr(backends.Statement, "build", classmethod(lambda cls, *args: None))
+    curator = _user("curator@example.org")
+    MovementRole.objects.create(user=curator, role=MovementRole.Role.CURATOR)
+    plain = _user("plain@example.org")
+    for pk, roles in ((curator.pk, {"curator"}), (plain.pk, set()), (curator.pk, {"curator"})):
+        loaded = RolesModelBackend().get_user(pk)
+        assert loaded.pk == pk and movement_roles(loaded) == frozenset(roles)
+    assert backends._USER_SQL == {"default": None}
