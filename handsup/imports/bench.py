@@ -7,6 +7,10 @@ configured database:
 
 * ours, first import: every row new (validate, dedupe, insert, consents, memberships);
 * ours, the same file again: every row one of the group's own records, so updated;
+* writes alone: ours' writing statements by themselves, for a file like the first
+  (already read, checked and classified, untimed), once with the database's
+  foreign-key checks and once without, rolled back: the least any import that keeps
+  these rows, with these keys and indexes, must spend on this database;
 * the baseline: the obvious per-row loop (`geocode` per postcode, `.save()` per row),
   on fewer rows when asked (`--baseline-rows`), its time scaled to N and labelled so.
 
@@ -27,12 +31,17 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connection, transaction
+from django.utils import timezone
 
 from handsup.accounts.models import User
 from handsup.core.benchmarks import machine, tidy_tables
 from handsup.groups.models import Group, Membership
 from handsup.imports.actions import do_create_command_line_import, do_run_import
+from handsup.imports.engine import bigger_sqlite_cache, consents_for
+from handsup.imports.loading import NEW, LoadPlan, Staging
 from handsup.imports.models import ImportedPerson, ImportJob
+from handsup.imports.reading import FileFormat, read_rows
+from handsup.imports.validation import PlaceBook, RowChecker
 from handsup.people.models import Person, Profile
 from handsup.people.names import FIRST_NAMES, SURNAMES
 from handsup.places.geo import geocode
@@ -173,6 +182,109 @@ def run_ours(path: Path, *, actor: User, group: Group, label: str) -> BenchResul
     )
 
 
+def rows_in_touched_tables() -> int:
+    return sum(model.objects.count() for model in TOUCHED_TABLES)
+
+
+class _Rollback(Exception):
+    pass
+
+
+def run_writes_alone(path: Path, *, actor: User, group: Group) -> list[BenchResult]:
+    """Time only the writing: ours' load statements (`Staging.load`) for rows already
+    read, checked, staged and classified (all that untimed), with the engine's settings.
+
+    Twice, each rolled back: with the database's foreign-key checks, which PostgreSQL
+    otherwise runs at the commit (so they are made immediate here, or the rollback would
+    skip them), and without them (PostgreSQL: left deferred, so the rollback skips them;
+    SQLite: `foreign_keys` off, which it can only be outside a transaction). Between
+    the two, the tables are vacuumed, so the second doesn't wade through the first's
+    dead rows.
+    """
+    with path.open("rb") as source:
+        job = do_create_command_line_import(
+            actor=actor,
+            group=group,
+            source=source,
+            lawful_basis=ImportJob.LawfulBasis.CONSENT_PAPER,
+            dry_run=False,
+        )
+        file_format = FileFormat(
+            encoding=job.encoding, delimiter=job.delimiter or ",", header=list(job.columns)
+        )
+        checker = RowChecker(file_format.header, list(job.mapping), PlaceBook())
+        staging = Staging(connection, job.pk)
+        results: list[BenchResult] = []
+        with bigger_sqlite_cache(connection):
+            staging.create()
+            try:
+                batch = []
+                for raw in read_rows(source, file_format):
+                    batch.append(raw)
+                    if len(batch) == 5_000:
+                        staging.add(checker.check(batch)[0])
+                        batch = []
+                staging.add(checker.check(batch)[0])
+                staging.finish_loading()
+                plan = LoadPlan(
+                    group_id=group.pk,
+                    job_id=job.pk,
+                    recorded_by_id=actor.pk,
+                    notice_id=getattr(PrivacyNotice.objects.current(), "pk", None),
+                    consents=consents_for(job),
+                    now=timezone.now(),
+                )
+                for key_checks in (False, True):
+                    results.append(_time_the_writes(staging, plan, key_checks=key_checks))
+                    tidy_tables(TOUCHED_TABLES, vacuum=True)
+            finally:
+                staging.drop()
+    return results
+
+
+def _time_the_writes(staging: Staging, plan: LoadPlan, *, key_checks: bool) -> BenchResult:
+    postgresql = connection.vendor == "postgresql"
+    tables = {f'"{model._meta.db_table}"' for model in TOUCHED_TABLES}
+    written = 0
+
+    def count(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        nonlocal written
+        result = execute(sql, params, many, context)
+        if sql.startswith("INSERT INTO ") and sql.split(" ", 3)[2] in tables:
+            written += max(context["cursor"].rowcount, 0)
+        return result
+
+    # SQLite checks keys as each row is written, unless they are off (outside a
+    # transaction only: inside one, as in a test, this changes nothing and says so).
+    switched_off = not key_checks and connection.disable_constraint_checking()
+    checked = key_checks or (not postgresql and not switched_off)
+    seconds, new = 0.0, 0
+    try:
+        with transaction.atomic():
+            staging.classify(group_id=plan.group_id)
+            new = staging.counts().get(NEW, 0)
+            with connection.cursor() as cursor:
+                if postgresql and key_checks:
+                    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            with connection.execute_wrapper(count):
+                started = time.perf_counter()
+                staging.load(plan)
+                seconds = time.perf_counter() - started
+            raise _Rollback
+    except _Rollback:
+        pass
+    finally:
+        if switched_off:
+            connection.enable_constraint_checking()
+    return BenchResult(
+        name="writes alone, " + ("with key checks" if checked else "without key checks"),
+        baseline=False,
+        rows=new,
+        seconds=seconds,
+        extra={"floor": True, "key_checks": checked, "rows_written": written},
+    )
+
+
 def run_baseline(path: Path, *, actor: User, group: Group, scale_to: int) -> BenchResult:
     """The obvious import: a row at a time, a query per check, `.save()` per object.
 
@@ -267,10 +379,19 @@ def run_import_bench(
         write_bench_csv(ours_file, rows, postcodes, seed=seed, tag=f"a{stamp}")
         notes.append(f"CSV of {rows:,} rows: {ours_file.stat().st_size / 1e6:.1f} MB.")
         try:
+            before = rows_in_touched_tables()
             results.append(run_ours(ours_file, actor=actor, group=group, label="import (new)"))
+            results[-1].extra["rows_written"] = rows_in_touched_tables() - before
             results.append(
                 run_ours(ours_file, actor=actor, group=group, label="re-import (updates)")
             )
+            # The same seed makes the same mix of rows (bad, repeated, with and without
+            # phones), with other addresses: all new people again.
+            writes_file = Path(folder) / "writes.csv"
+            write_bench_csv(writes_file, rows, postcodes, seed=seed, tag=f"w{stamp}")
+            floor = run_writes_alone(writes_file, actor=actor, group=group)
+            results += floor
+            notes.append(_writes_note(results[0], floor))
             baseline_file = Path(folder) / "baseline.csv"
             write_bench_csv(baseline_file, baseline_rows, postcodes, seed=seed, tag=f"b{stamp}")
             results.append(run_baseline(baseline_file, actor=actor, group=group, scale_to=rows))
@@ -281,6 +402,20 @@ def run_import_bench(
                 # that (seen: 25 s against 17 s).
                 tidy_tables(TOUCHED_TABLES, vacuum=True)
     return BenchReport(rows=rows, results=results, notes=notes)
+
+
+def _writes_note(ours: BenchResult, floor: list[BenchResult]) -> str:
+    without, checked = floor
+    text = (
+        f"Writing alone ({checked.extra['rows_written']:,} rows for {checked.rows:,} new "
+        f"people, already read, checked and classified): {checked.seconds:.2f} s with the "
+        f"database's foreign-key checks"
+    )
+    if without.extra["key_checks"]:
+        text += " (SQLite can't turn them off inside a transaction, so both runs had them)"
+    else:
+        text += f", {without.seconds:.2f} s without"
+    return text + f"; the whole import (new) took {ours.seconds:.2f} s."
 
 
 # The tables a run fills and empties again.

@@ -175,7 +175,7 @@ def run_import(
     problems = mapping_problems(file_format.header, mapping)
     if problems:
         raise FileProblem(" ".join(problems))
-    consents = () if dry_run else _consents_for(job)
+    consents = () if dry_run else consents_for(job)
     notice = PrivacyNotice.objects.using(using).current()
     if consents and notice is None:
         raise FileProblem(_("Publish a privacy notice before importing people's consent."))
@@ -194,7 +194,7 @@ def run_import(
     connection = connections[using]
     staging = Staging(connection, job.pk)
     started = time.perf_counter()
-    with _bigger_sqlite_cache(connection):
+    with bigger_sqlite_cache(connection):
         staging.create()
         try:
             for batch in _batches(read_rows(source, file_format), BATCH_ROWS):
@@ -289,7 +289,7 @@ def run_import(
 
 
 @contextmanager
-def _bigger_sqlite_cache(connection: BaseDatabaseWrapper) -> Iterator[None]:
+def bigger_sqlite_cache(connection: BaseDatabaseWrapper) -> Iterator[None]:
     """SQLite's default page cache (2 MB) thrashes while a dozen indexes fill at once.
 
     (Unlike `seeding.bulk_loading`, the garbage collector stays on: an import runs for
@@ -322,7 +322,7 @@ def _count(outcome: ImportOutcome, counts: dict[str, int], *, dry_run: bool) -> 
     outcome.rejected += counts.get(LEFT, 0)
 
 
-def _consents_for(job: ImportJob) -> tuple[Consent, ...]:
+def consents_for(job: ImportJob) -> tuple[Consent, ...]:
     """The consents the stated lawful basis stands for, by scope and by what a row holds."""
     if not job.records_consent:
         return ()

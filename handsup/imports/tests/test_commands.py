@@ -7,6 +7,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from handsup.accounts.models import User
 from handsup.groups.models import Group
@@ -101,11 +102,24 @@ def test_the_bench_runs_small_and_cleans_up(cast, places):
     names = [(r["name"], r["baseline"]) for r in result["results"]]
     assert names[0] == ("import (new)", False)
     assert names[1] == ("re-import (updates)", False)
-    assert names[2][1] is True
-    ours, again, baseline = result["results"]
+    assert names[4][1] is True
+    ours, again, without, checked, baseline = result["results"]
     assert ours["rows"] == 200 and ours["created"] > 150
     assert again["updated"] > 150
     assert baseline["rows"] == 20 and baseline["scaled_to_rows"] == 200
+    # Writing alone: a file with the same mix of rows writes exactly what the first
+    # import wrote (a person, account, profile, membership, record and their consents).
+    assert checked["name"] == "writes alone, with key checks"
+    assert ours["rows_written"] > 5 * ours["created"]
+    for floor in (without, checked):
+        assert floor["floor"] is True and floor["baseline"] is False
+        assert floor["rows"] == ours["created"]
+        assert floor["rows_written"] == ours["rows_written"]
+    assert checked["key_checks"] is True
+    # PostgreSQL leaves them deferred, and the rollback skips them; SQLite can't turn
+    # them off inside the test's transaction, and says so.
+    assert without["key_checks"] is (connection.vendor == "sqlite")
+    assert "Writing alone (" in " ".join(result["notes"])
     for item in result["results"]:
         assert item["database"] in {"sqlite", "postgresql"}
         assert item["seconds"] > 0 and item["per_s"] > 0
@@ -115,6 +129,7 @@ def test_the_bench_runs_small_and_cleans_up(cast, places):
     table = StringIO()
     call_command("bench", "import", "--rows", "30", "--baseline-rows", "5", stdout=table)
     assert "per-row .save() baseline" in table.getvalue()
+    assert "rows written" in table.getvalue()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -148,3 +163,26 @@ def test_after_a_run_postgresql_tables_are_vacuumed_and_nothing_is_tried_where_i
         assert analysed == [f'ANALYZE "{table}"' for table in tables]
     else:
         assert vacuumed == analysed == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_writes_alone_runs_once_without_key_checks_and_turns_them_back_on(
+    cast, places
+):
+    users = User.objects.count()
+    out = StringIO()
+    call_command("bench", "import", "--rows", "150", "--baseline-rows", "5", "--json", stdout=out)
+    by_name = {r["name"]: r for r in json.loads(out.getvalue())["results"]}
+    without = by_name["writes alone, without key checks"]
+    checked = by_name["writes alone, with key checks"]
+    assert (without["key_checks"], checked["key_checks"]) == (False, True)
+    assert (
+        without["rows_written"]
+        == checked["rows_written"]
+        == by_name["import (new)"]["rows_written"]
+    )
+    assert User.objects.count() == users
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA foreign_keys")
+            assert cursor.fetchone()[0] == 1

@@ -211,6 +211,8 @@ def format_table(result: dict[str, Any]) -> str:
         note = ""
         if "scaled_seconds" in item:
             note = f"≈ {item['scaled_seconds']:,} s for {item['scaled_to_rows']:,} rows (scaled)"
+        elif "rows_written" in item:
+            note = f"{item['rows_written']:,} rows written"
         rows.append(
             (
                 item["name"],
