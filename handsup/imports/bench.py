@@ -26,7 +26,7 @@ import time
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -152,16 +152,20 @@ def _ascii(text: str) -> str:
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
 
 
+def _queued_job(source: BinaryIO, *, actor: User, group: Group) -> ImportJob:
+    return do_create_command_line_import(
+        actor=actor,
+        group=group,
+        source=source,
+        lawful_basis=ImportJob.LawfulBasis.CONSENT_PAPER,
+        dry_run=False,
+    )
+
+
 def run_ours(path: Path, *, actor: User, group: Group, label: str) -> BenchResult:
     started = time.perf_counter()
     with path.open("rb") as source:
-        job = do_create_command_line_import(
-            actor=actor,
-            group=group,
-            source=source,
-            lawful_basis=ImportJob.LawfulBasis.CONSENT_PAPER,
-            dry_run=False,
-        )
+        job = _queued_job(source, actor=actor, group=group)
         outcome = do_run_import(job=job, source=source, report_path=path.with_suffix(".rej"))
     seconds = time.perf_counter() - started
     job.refresh_from_db()
@@ -202,13 +206,7 @@ def run_writes_alone(path: Path, *, actor: User, group: Group) -> list[BenchResu
     dead rows.
     """
     with path.open("rb") as source:
-        job = do_create_command_line_import(
-            actor=actor,
-            group=group,
-            source=source,
-            lawful_basis=ImportJob.LawfulBasis.CONSENT_PAPER,
-            dry_run=False,
-        )
+        job = _queued_job(source, actor=actor, group=group)
         file_format = FileFormat(
             encoding=job.encoding, delimiter=job.delimiter or ",", header=list(job.columns)
         )
