@@ -1,13 +1,17 @@
-"""What every `handsup bench …` result names: the machine and database it ran on; and
-the tidying a benchmark does after its bulk writes."""
+"""What every `handsup bench …` result names: the machine and database it ran on; the
+tidying a benchmark does after its bulk writes; and the running commentary it gives while
+it works (`step`), so that a run of several minutes shows it is alive."""
 
 from __future__ import annotations
 
 import os
 import platform
 import sqlite3
-from collections.abc import Iterable
-from typing import Any
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, TextIO
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model
@@ -44,3 +48,32 @@ def tidy_tables(
     with connection.cursor() as cursor:
         for model in models:
             cursor.execute(f"{command} {connection.ops.quote_name(model._meta.db_table)}")
+
+
+# Where `step` writes, and when the run started; nowhere unless a command says so.
+_steps: ContextVar[tuple[TextIO, float] | None] = ContextVar("benchmark_steps", default=None)
+
+
+@contextmanager
+def steps_to(out: TextIO) -> Iterator[None]:
+    """While this lasts, `step` writes each step to `out` (the command's stderr, so that
+    `--json` output stays one JSON object)."""
+    token = _steps.set((out, time.perf_counter()))
+    try:
+        yield
+    finally:
+        _steps.reset(token)
+
+
+def step(text: str) -> None:
+    """Say what the benchmark starts doing now, with the time since the run began.
+
+    Only the untimed parts' length is news to an operator (building a world of half a
+    million people, removing it); the timed parts are in the results. Says nothing when
+    no command asked for the steps (tests, other callers)."""
+    current = _steps.get()
+    if current is None:
+        return
+    out, started = current
+    out.write(f"[{time.perf_counter() - started:6.1f} s] {text}\n")
+    out.flush()

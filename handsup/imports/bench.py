@@ -34,7 +34,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from handsup.accounts.models import User
-from handsup.core.benchmarks import machine, tidy_tables
+from handsup.core.benchmarks import machine, step, tidy_tables
 from handsup.groups.models import Group, Membership
 from handsup.imports.actions import do_create_command_line_import, do_run_import
 from handsup.imports.engine import bigger_sqlite_cache, consents_for
@@ -374,12 +374,15 @@ def run_import_bench(
     results: list[BenchResult] = []
     with tempfile.TemporaryDirectory(prefix="handsup-bench-") as folder:
         ours_file = Path(folder) / "volunteers.csv"
+        step(f"Writing a CSV of {rows:,} rows")
         write_bench_csv(ours_file, rows, postcodes, seed=seed, tag=f"a{stamp}")
         notes.append(f"CSV of {rows:,} rows: {ours_file.stat().st_size / 1e6:.1f} MB.")
         try:
             before = rows_in_touched_tables()
+            step("Timing ours: a first import")
             results.append(run_ours(ours_file, actor=actor, group=group, label="import (new)"))
             results[-1].extra["rows_written"] = rows_in_touched_tables() - before
+            step("Timing ours: the same file again")
             results.append(
                 run_ours(ours_file, actor=actor, group=group, label="re-import (updates)")
             )
@@ -387,14 +390,17 @@ def run_import_bench(
             # phones), with other addresses: all new people again.
             writes_file = Path(folder) / "writes.csv"
             write_bench_csv(writes_file, rows, postcodes, seed=seed, tag=f"w{stamp}")
+            step("Timing the writes alone, with the database's key checks and without")
             floor = run_writes_alone(writes_file, actor=actor, group=group)
             results += floor
             notes.append(_writes_note(results[0], floor))
             baseline_file = Path(folder) / "baseline.csv"
             write_bench_csv(baseline_file, baseline_rows, postcodes, seed=seed, tag=f"b{stamp}")
+            step(f"Timing the per-row baseline on {baseline_rows:,} rows")
             results.append(run_baseline(baseline_file, actor=actor, group=group, scale_to=rows))
         finally:
             if not keep:
+                step("Removing the benchmark's people")
                 remove_bench_rows(group, actor)
                 # Else the next run writes into bloated tables and indexes, and measures
                 # that (seen: 25 s against 17 s).

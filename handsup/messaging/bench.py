@@ -31,7 +31,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 from django.db.models import Q
 
 from handsup.accounts.models import User
-from handsup.core.benchmarks import machine, tidy_tables
+from handsup.core.benchmarks import machine, step, tidy_tables
 from handsup.core.seeding import bulk_insert, bulk_loading, reserve_ids
 from handsup.groups.models import Group, GroupBlock, Membership
 from handsup.messaging.actions import do_send_message
@@ -93,16 +93,22 @@ def bench_messaging(
         raise ValueError("The benchmark needs at least one recipient.")
     connection = connections[using]
     vendor = connection.vendor
+    step("Q1: removing any earlier run's people")
     _remove_bench_data(using)
     try:
+        step(f"Q1: making a group of {recipients:,} people, with a week of mail behind them")
         started = clock.perf_counter()
         world = _build_world(recipients, using)
         built = clock.perf_counter() - started
         measured = min(baseline_recipients, recipients)
+        step(f"Q1: timing the per-row baseline on {measured:,} of them")
         baseline_seconds, baseline_counts = _run_baseline(world, measured, using)
+        step("Q1: timing ours")
         ours_seconds, ours_counts, sent = _run_ours(world, using)
+        step("Q1: timing the writes alone")
         writes_seconds, writes_rows = _run_writes_alone(world, sent, using)
     finally:
+        step("Q1: removing the benchmark's people")
         _remove_bench_data(using)
     scaled = baseline_seconds * recipients / measured
     return [
@@ -182,6 +188,7 @@ def messaging_report(
     if delivery_recipients is None:
         delivery_recipients = min(recipients, DEFAULT_MESSAGES)
     if delivery_recipients > 0:
+        step(f"Q2: delivering {delivery_recipients:,} messages to a local SMTP server")
         delivery = bench_delivery(delivery_recipients, using=using)
         results += delivery
         ours = [r for r in delivery if r.get("target_per_s")]

@@ -41,7 +41,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Max, Min
 from django.utils import timezone
 
-from handsup.core.benchmarks import machine, tidy_tables
+from handsup.core.benchmarks import machine, step, tidy_tables
 from handsup.core.seeding import SeedContext, reset_seed, run_seed
 from handsup.groups.models import Group
 from handsup.needs import matching
@@ -487,8 +487,10 @@ def matching_report(
     if volunteers < 1 or needs < 1:
         raise ValueError("The benchmark needs at least one volunteer and one need.")
     baseline_count = min(needs, SHORTLIST_LIMIT if baseline_needs is None else baseline_needs)
+    step(f"Seeding {volunteers:,} volunteers, unless seed {seed} already has them")
     movement = ensure_movement(volunteers, seed)
     now = timezone.now()
+    step(f"Making {needs:,} needs")
     made_started = time.perf_counter()
     bench_needs, made_group = make_needs(needs, seed=seed, now=now)
     made_seconds = time.perf_counter() - made_started
@@ -502,6 +504,7 @@ def matching_report(
         "remote": pks["remote"][: baseline_count // 2],
     }
     try:
+        step("Building the matching index")
         index, build_result = _build_index(movement.volunteers)
 
         def from_index(need: Need) -> list[Card]:
@@ -510,10 +513,12 @@ def matching_report(
         def from_database(need: Need) -> list[Card]:
             return matching.shortlist(need, now=now, limit=SHORTLIST_LIMIT)
 
+        step("M1, M2: timing shortlists from the index")
         ours = {
             location: time_shortlists(from_index, pks[location], warmup=INDEX_WARMUP)
             for location in LOCATIONS
         }
+        step(f"M1, M2: timing {baseline_count:,} shortlists from the ORM (the baseline)")
         exact = {
             location: time_shortlists(from_database, baseline_pks[location], warmup=BASELINE_WARMUP)
             for location in LOCATIONS
@@ -522,6 +527,7 @@ def matching_report(
 
         # M3: the database-only path on the same needs, overlap against the baseline's
         # exact answers.
+        step("M3: timing the database-only path")
         db_report = db_path_report(
             pks,
             {pk: cards for timing in exact.values() for pk, cards in timing.answers.items()},
@@ -535,6 +541,7 @@ def matching_report(
     if open_needs:
         from handsup.needs.bench_for_me import for_me_report
 
+        step(f"M4: making {open_needs:,} open needs and timing needs for me")
         many, many_group = make_needs(open_needs, seed=seed, now=now)
         try:
             for_me = for_me_report(

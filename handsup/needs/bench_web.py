@@ -77,7 +77,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from handsup.accounts.models import User
-from handsup.core.benchmarks import machine
+from handsup.core.benchmarks import machine, step
 from handsup.groups.models import Membership, MovementRole
 from handsup.needs.bench import BenchNeed, ensure_movement, make_needs, remove_needs
 from handsup.needs.bench_ceiling import CEILING_HEADING, CEILING_PATH
@@ -687,8 +687,10 @@ def web_report(
     wrk_executable()
     workers = workers or default_workers()
     path = reverse("needs:for_me")
+    step(f"Seeding {volunteers:,} volunteers, unless seed {seed} already has them")
     movement = ensure_movement(volunteers, seed)
     now = timezone.now()
+    step(f"Making {open_needs:,} open needs and {sessions:,} signed-in sessions")
     started = time.perf_counter()
     bench_needs, made_group = make_needs(open_needs, seed=seed, now=now)
     needs_seconds = time.perf_counter() - started
@@ -748,6 +750,7 @@ def web_report(
                 ):
                     if seconds < 1:
                         continue
+                    step(f"W1: loading the page for {seconds} s: {label}")
                     with production_server(
                         env=env,
                         workers=workers,

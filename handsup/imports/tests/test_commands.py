@@ -186,3 +186,22 @@ def test_outside_a_transaction_writes_alone_runs_once_without_key_checks_and_tur
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA foreign_keys")
             assert cursor.fetchone()[0] == 1
+
+
+def test_the_bench_says_what_it_is_doing_on_stderr_unless_asked_not_to(cast, places):
+    out, err = StringIO(), StringIO()
+    call_command(
+        "bench", "import", "--rows", "20", "--baseline-rows", "5", "--json", stdout=out, stderr=err
+    )
+    json.loads(out.getvalue())  # the steps don't get into the JSON
+    steps = err.getvalue().splitlines()
+    assert steps[0].endswith("Writing a CSV of 20 rows") and steps[0].startswith("[")
+    assert any(line.endswith("Timing the per-row baseline on 5 rows") for line in steps)
+    assert steps[-1].endswith("Removing the benchmark's people")
+
+    out, err = StringIO(), StringIO()
+    call_command(
+        "bench", "import", "--rows", "20", "--baseline-rows", "5", "--quiet", stdout=out, stderr=err
+    )
+    assert err.getvalue() == ""
+    assert "per-row .save() baseline" in out.getvalue()

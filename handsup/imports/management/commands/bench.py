@@ -13,6 +13,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from handsup.core.benchmarks import steps_to
+
 Runner = Callable[[dict[str, Any]], dict[str, Any]]
 
 
@@ -194,11 +196,20 @@ class Command(BaseCommand):
         for name, (summary, add_arguments, _run) in BENCHMARKS.items():
             sub = benchmarks.add_parser(name, help=summary)
             sub.add_argument("--json", action="store_true", help="Print one JSON object.")
+            sub.add_argument(
+                "--quiet",
+                action="store_true",
+                help="Don't say on stderr what the benchmark is doing as it goes.",
+            )
             add_arguments(sub)
 
     def handle(self, *args: Any, **options: Any) -> None:
         _summary, _add, run = BENCHMARKS[options["benchmark"]]
-        result = run(options)
+        if options["quiet"]:
+            result = run(options)
+        else:
+            with steps_to(self.stderr):  # type: ignore[arg-type]
+                result = run(options)
         if options["json"]:
             self.stdout.write(json.dumps(result, indent=2))
             return
