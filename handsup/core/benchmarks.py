@@ -11,7 +11,8 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, TextIO
+from io import TextIOBase
+from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model
@@ -51,11 +52,11 @@ def tidy_tables(
 
 
 # Where `step` writes, and when the run started; nowhere unless a command says so.
-_steps: ContextVar[tuple[TextIO, float] | None] = ContextVar("benchmark_steps", default=None)
+_steps: ContextVar[tuple[TextIOBase, float] | None] = ContextVar("benchmark_steps", default=None)
 
 
 @contextmanager
-def steps_to(out: TextIO) -> Iterator[None]:
+def steps_to(out: TextIOBase) -> Iterator[None]:
     """While this lasts, `step` writes each step to `out` (the command's stderr, so that
     `--json` output stays one JSON object)."""
     token = _steps.set((out, time.perf_counter()))

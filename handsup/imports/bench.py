@@ -20,6 +20,7 @@ Everything it made is deleted at the end, set-based.
 from __future__ import annotations
 
 import csv
+import itertools
 import random
 import tempfile
 import time
@@ -37,7 +38,7 @@ from handsup.accounts.models import User
 from handsup.core.benchmarks import machine, step, tidy_tables
 from handsup.groups.models import Group, Membership
 from handsup.imports.actions import do_create_command_line_import, do_run_import
-from handsup.imports.engine import bigger_sqlite_cache, consents_for
+from handsup.imports.engine import BATCH_ROWS, bigger_sqlite_cache, consents_for
 from handsup.imports.loading import NEW, LoadPlan, Staging
 from handsup.imports.models import ImportedPerson, ImportJob
 from handsup.imports.reading import FileFormat, read_rows
@@ -190,10 +191,6 @@ def rows_in_touched_tables() -> int:
     return sum(model.objects.count() for model in TOUCHED_TABLES)
 
 
-class _Rollback(Exception):
-    pass
-
-
 def run_writes_alone(path: Path, *, actor: User, group: Group) -> list[BenchResult]:
     """Time only the writing: ours' load statements (`Staging.load`) for rows already
     read, checked, staged and classified (all that untimed), with the engine's settings.
@@ -216,13 +213,8 @@ def run_writes_alone(path: Path, *, actor: User, group: Group) -> list[BenchResu
         with bigger_sqlite_cache(connection):
             staging.create()
             try:
-                batch = []
-                for raw in read_rows(source, file_format):
-                    batch.append(raw)
-                    if len(batch) == 5_000:
-                        staging.add(checker.check(batch)[0])
-                        batch = []
-                staging.add(checker.check(batch)[0])
+                for batch in itertools.batched(read_rows(source, file_format), BATCH_ROWS):
+                    staging.add(checker.check(batch)[0])
                 staging.finish_loading()
                 plan = LoadPlan(
                     group_id=group.pk,
@@ -256,21 +248,18 @@ def _time_the_writes(staging: Staging, plan: LoadPlan, *, key_checks: bool) -> B
     # transaction only: inside one, as in a test, this changes nothing and says so).
     switched_off = not key_checks and connection.disable_constraint_checking()
     checked = key_checks or (not postgresql and not switched_off)
-    seconds, new = 0.0, 0
     try:
         with transaction.atomic():
             staging.classify(group_id=plan.group_id)
             new = staging.counts().get(NEW, 0)
-            with connection.cursor() as cursor:
-                if postgresql and key_checks:
+            if postgresql and key_checks:
+                with connection.cursor() as cursor:
                     cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             with connection.execute_wrapper(count):
                 started = time.perf_counter()
                 staging.load(plan)
                 seconds = time.perf_counter() - started
-            raise _Rollback
-    except _Rollback:
-        pass
+            transaction.set_rollback(True)  # all of it goes as the block ends
     finally:
         if switched_off:
             connection.enable_constraint_checking()

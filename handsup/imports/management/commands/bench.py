@@ -208,7 +208,7 @@ class Command(BaseCommand):
         if options["quiet"]:
             result = run(options)
         else:
-            with steps_to(self.stderr):  # type: ignore[arg-type]
+            with steps_to(self.stderr):
                 result = run(options)
         if options["json"]:
             self.stdout.write(json.dumps(result, indent=2))
